@@ -1,0 +1,42 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+# Everything else is a building block of those two or a maintenance task.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help run test test-fast lint format lock bootstrap test-infra bench manifests tour clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+bootstrap: ## install uv (if missing) and .venv from the committed hash-pinned pins
+	@bash scripts/bootstrap.sh
+
+run: bootstrap ## start the whole platform locally on embedded defaults (Ctrl-C stops it)
+	@$(PY) -m tools.launcher
+
+test: bootstrap test-infra ## every test, with real Postgres (Testcontainers) and local AWS
+	@set -a; source .cache/test-infra.env; set +a; \
+	  $(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: bootstrap ## tests that need no Docker engine (quick inner loop)
+	@$(PY) -m pytest -m "not docker and not slow" $(PYTEST_ARGS)
+
+test-infra: ## Docker engine + Postgres image for Testcontainers (installs what is missing)
+	@bash scripts/test-infra.sh
+
+lint: bootstrap ## ruff (lint + format check), pyright, actionlint, zizmor
+	@bash scripts/lint.sh
+
+format: bootstrap ## apply ruff's formatting and safe fixes
+	@$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
+
+lock: ## re-resolve and rewrite the hash-pinned exports in requirements/
+	@bash scripts/lock.sh
+
+bench: bootstrap ## every benchmark; prints figures as ratios to a baseline of the same run
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean: ## remove local state (venv, caches, local data)
+	rm -rf $(VENV) .cache .data .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""observability library (filled by its issue)."""

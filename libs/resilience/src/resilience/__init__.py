@@ -1,0 +1,1 @@
+"""resilience library (filled by its issue)."""

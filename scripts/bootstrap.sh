@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Creates .venv from the committed hash-pinned pins (requirements/dev.txt) plus every
+# workspace member installed editable. Idempotent and cheap when nothing changed: a
+# stamp records the hash of everything that decides the environment.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UV_VERSION="0.13.9"
+PYTHON="${PYTHON:-python3.11}"
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "bootstrap: installing uv ${UV_VERSION} with pip"
+  "$PYTHON" -m pip install --quiet "uv==${UV_VERSION}"
+fi
+
+MEMBERS=(libs/observability libs/resilience services/*/)
+stamp_inputs() {
+  cat requirements/dev.txt
+  for m in "${MEMBERS[@]}"; do cat "$m/pyproject.toml"; done
+  cat infra/pyproject.toml
+}
+want="$(stamp_inputs | sha256sum | cut -d' ' -f1)"
+if [[ -f .venv/.bootstrap-stamp && "$(cat .venv/.bootstrap-stamp)" == "$want" ]]; then
+  exit 0
+fi
+
+echo "bootstrap: building .venv from requirements/dev.txt (hash-pinned)"
+[[ -x .venv/bin/python ]] || uv venv --quiet --python "$PYTHON" .venv
+export VIRTUAL_ENV="$PWD/.venv"
+uv pip sync --quiet --require-hashes requirements/dev.txt
+editable=()
+for m in "${MEMBERS[@]}"; do editable+=(-e "${m%/}"); done
+uv pip install --quiet --no-deps "${editable[@]}"
+echo "$want" > .venv/.bootstrap-stamp
+echo "bootstrap: .venv ready ($(.venv/bin/python --version))"

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Real test infrastructure for Testcontainers on a machine with no Docker engine and no
+# image registry. Prints what it does; safe to run repeatedly (everything is reused).
+#
+#   1. If no Docker daemon answers: install Debian's docker.io and start dockerd
+#      (root on Debian only; anything else gets a clear message instead).
+#   2. Postgres image: pull $TEST_POSTGRES_IMAGE (default postgres:16-alpine); if the pull
+#      fails, build an equivalent image offline from Debian packages (debootstrap +
+#      postgresql + an entrypoint honouring POSTGRES_USER/PASSWORD/DB) and tag it.
+#   3. Writes the environment the tests need to .cache/test-infra.env
+#      (image name, Testcontainers connection mode, Ryuk switch).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { echo "test-infra: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+WANT_IMAGE="${TEST_POSTGRES_IMAGE:-postgres:16-alpine}"
+LOCAL_IMAGE="platform-test/postgres:15-debian"
+ENV_FILE=".cache/test-infra.env"
+mkdir -p .cache
+
+docker_answers() { docker info >/dev/null 2>&1; }
+
+ensure_docker() {
+  if docker_answers; then log "Docker engine answers"; return; fi
+  [[ "$(id -u)" == "0" ]] || die "no Docker engine answers and this user is not root: start Docker yourself (or run as root on Debian)"
+  [[ -f /etc/debian_version ]] || die "no Docker engine answers and this is not Debian: install and start Docker yourself"
+  if ! command -v dockerd >/dev/null 2>&1; then
+    log "installing Debian's docker.io (apt-get)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null
+  fi
+  log "starting dockerd (log: /var/log/dockerd-test-infra.log)"
+  # Started detached (setsid) so it outlives this script and the test run.
+  setsid nohup dockerd >/var/log/dockerd-test-infra.log 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do docker_answers && { log "dockerd is up"; return; }; sleep 1; done
+  die "dockerd did not answer within 60 s (see /var/log/dockerd-test-infra.log)"
+}
+
+# The Debian mirror the host's apt already uses: read at run time so no registry host
+# name is ever written into the repository.
+host_debian_mirror() {
+  local uri
+  uri="$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+    | grep -v security | head -1 | sed -E 's/^URIs: *//; s/^deb +(\[[^]]*\] +)?//; s/ .*//')"
+  [[ -n "$uri" ]] || die "cannot find the host's Debian mirror in /etc/apt sources"
+  echo "$uri"
+}
+
+build_postgres_offline() {
+  log "building $LOCAL_IMAGE from Debian packages (debootstrap + postgresql; about a minute)"
+  command -v debootstrap >/dev/null 2>&1 || {
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  }
+  local root; root="$(mktemp -d /tmp/pg-rootfs.XXXXXX)"
+  debootstrap --variant=minbase --include=postgresql-15 bookworm "$root" \
+    "$(host_debian_mirror)" >/tmp/debootstrap-test-infra.log 2>&1 \
+    || die "debootstrap failed (see /tmp/debootstrap-test-infra.log)"
+  install -m 0755 scripts/postgres-entrypoint.sh "$root/usr/local/bin/docker-entrypoint.sh"
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar -C "$root" -c . | docker import \
+    --change 'ENV PATH=/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV PGDATA=/var/lib/postgresql/data' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'EXPOSE 5432' \
+    --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
+    --change 'CMD ["postgres"]' \
+    - "$LOCAL_IMAGE" >/dev/null
+  rm -rf "$root"
+  log "built $LOCAL_IMAGE ($(docker image inspect -f '{{.Size}}' "$LOCAL_IMAGE" | numfmt --to=iec))"
+}
+
+ensure_postgres_image() {
+  if docker image inspect "$WANT_IMAGE" >/dev/null 2>&1; then IMAGE="$WANT_IMAGE"; return; fi
+  if docker image inspect "$LOCAL_IMAGE" >/dev/null 2>&1; then
+    log "reusing $LOCAL_IMAGE"; IMAGE="$LOCAL_IMAGE"; return
+  fi
+  log "pulling $WANT_IMAGE"
+  if timeout 60 docker pull -q "$WANT_IMAGE" >/dev/null 2>&1; then IMAGE="$WANT_IMAGE"; return; fi
+  log "pull failed (no registry reachable): falling back to an offline build"
+  build_postgres_offline
+  IMAGE="$LOCAL_IMAGE"
+}
+
+ensure_docker
+ensure_postgres_image
+
+# Ryuk (Testcontainers' reaper) is itself an image: disable it when it is not present,
+# the session fixture stops its containers itself.
+ryuk_disabled=true
+docker image inspect testcontainers/ryuk:0.11.0 >/dev/null 2>&1 && ryuk_disabled=false
+
+# This machine may look like a container to Testcontainers (/.dockerenv), which then
+# picks the bridge gateway address; containers are reached only on 127.0.0.1.
+cat > "$ENV_FILE" <<ENV
+TEST_POSTGRES_IMAGE=$IMAGE
+TESTCONTAINERS_RYUK_DISABLED=$ryuk_disabled
+TESTCONTAINERS_CONNECTION_MODE=docker_host
+TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
+DOCKER_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}
+ENV
+log "ready: image $IMAGE; environment in $ENV_FILE"

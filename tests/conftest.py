@@ -1,0 +1,114 @@
+"""Session fixtures for real components shared by every test area.
+
+- `postgres_url`: a real Postgres from Testcontainers (image from TEST_POSTGRES_IMAGE,
+  prepared by scripts/test-infra.sh). With REQUIRE_DOCKER=1 (set by .ci/run and
+  `make test`) a missing Docker engine is a failure, never a skip.
+- `moto_endpoint`: moto's server mode as a real local AWS endpoint (DynamoDB, S3).
+
+Service-specific fixtures live in tests/<area>/conftest.py.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tools import localaws
+from tools.procs import ServerProcess
+
+
+def _docker_required() -> bool:
+    return os.environ.get("REQUIRE_DOCKER", "") == "1"
+
+
+@dataclass(frozen=True)
+class PostgresInstance:
+    """A running Postgres container reached on 127.0.0.1 through a published port."""
+
+    container: object
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+
+    def url(self, driver: str | None = "asyncpg") -> str:
+        scheme = f"postgresql+{driver}" if driver else "postgresql"
+        return f"{scheme}://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresInstance]:
+    """One real Postgres for the whole session (tests isolate by schema or table names)."""
+    try:
+        from testcontainers.community.postgres import PostgresContainer
+        from testcontainers.core.docker_client import DockerClient
+
+        DockerClient().client.ping()
+    except Exception as error:  # the engine is absent or unreachable
+        if _docker_required():
+            pytest.fail(f"Docker is required (REQUIRE_DOCKER=1) but unavailable: {error}")
+        pytest.skip(f"Docker unavailable: {error}")
+
+    image = os.environ.get("TEST_POSTGRES_IMAGE", "postgres:16-alpine")
+    container = PostgresContainer(
+        image, username="platform", password="platform-test", dbname="platform"
+    )
+    container.start()
+    try:
+        yield PostgresInstance(
+            container=container,
+            host=container.get_container_host_ip(),
+            port=int(container.get_exposed_port(5432)),
+            user="platform",
+            password="platform-test",
+            database="platform",
+        )
+    finally:
+        container.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres: PostgresInstance) -> str:
+    """SQLAlchemy async URL (asyncpg driver) of the session's real Postgres."""
+    return postgres.url("asyncpg")
+
+
+@dataclass(frozen=True)
+class MotoEndpoint:
+    """moto's server mode on loopback: a real HTTP endpoint speaking the AWS APIs."""
+
+    url: str
+    process: ServerProcess
+    region: str = localaws.REGION
+
+    def env(self) -> dict[str, str]:
+        """Environment that points boto3/aioboto3 at this endpoint with dummy credentials."""
+        return localaws.client_env(self.url)
+
+
+def start_moto(port: int | None = None) -> ServerProcess:
+    """Start `moto_server` on loopback and wait until it answers (kept for area fixtures)."""
+    return localaws.start_moto(port)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[MotoEndpoint]:
+    """A moto server for the session; tests create uniquely named tables and buckets."""
+    process = localaws.start_moto()
+    try:
+        yield MotoEndpoint(url=localaws.endpoint_url(process), process=process)
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def aws_env(moto_endpoint: MotoEndpoint, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point this test's boto clients at the session's moto server."""
+    env = moto_endpoint.env()
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env

@@ -1,0 +1,57 @@
+"""The launcher's wiring rules: dependency order, the port contract, caller env wins."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.launcher import SERVICES, Platform, ServiceSpec, _in_dependency_order
+
+
+def test_services_start_after_everything_they_need() -> None:
+    order = [spec.name for spec in _in_dependency_order(SERVICES)]
+
+    for spec in SERVICES:
+        for need in spec.needs:
+            assert order.index(need) < order.index(spec.name)
+
+
+def test_default_ports_follow_the_contract() -> None:
+    platform = Platform(env={})
+
+    assert platform.ports == {
+        "gateway": 8000,
+        "remote": 8001,
+        "dumbkv": 8002,
+        "predictor": 8003,
+        "users": 8004,
+        "catalog": 8005,
+        "backend": 8006,
+    }
+
+
+def test_port_variable_moves_a_service_and_its_wiring() -> None:
+    platform = Platform(env={"REMOTE_PORT": "9101"})
+    gateway = next(spec for spec in SERVICES if spec.name == "gateway")
+
+    env = platform.service_env(gateway)
+
+    assert env["GATEWAY_REMOTE_URLS"] == "http://127.0.0.1:9101"
+
+
+def test_caller_environment_wins_over_launcher_defaults() -> None:
+    upstreams = "http://127.0.0.1:9001,http://127.0.0.1:9002"
+    platform = Platform(env={"GATEWAY_REMOTE_URLS": upstreams})
+    gateway = next(spec for spec in SERVICES if spec.name == "gateway")
+
+    env = platform.service_env(gateway)
+
+    assert env["GATEWAY_REMOTE_URLS"] == upstreams
+    assert env["GATEWAY_DUMBKV_URL"] == "http://127.0.0.1:8002"
+
+
+def test_dependency_cycle_is_refused() -> None:
+    a = ServiceSpec("a", "a", "A_PORT", 1, needs=("b",))
+    b = ServiceSpec("b", "b", "B_PORT", 2, needs=("a",))
+
+    with pytest.raises(ValueError, match="cycle"):
+        _in_dependency_order([a, b])

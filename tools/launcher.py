@@ -1,0 +1,271 @@
+"""The whole platform on one machine: `make run` (and the end-to-end tests).
+
+Starts local AWS (moto) and every service in dependency order, each once its
+dependencies answer their readiness probe, with logs prefixed per service; prints a
+table of URLs; Ctrl-C (or SIGTERM) stops everything in reverse order, leaving no
+orphan process (each service runs in its own process group, stopped as a group).
+
+Ports are the contract (gateway 8000, remote 8001, dumbkv 8002, predictor 8003,
+users 8004, catalog 8005, predictor backend 8006; local AWS on a free port). Any
+environment variable given to `make run` reaches the services unchanged and wins over
+the launcher's defaults: `GATEWAY_REMOTE_URLS=http://127.0.0.1:9001 make run`.
+A service whose package has no entry point yet is listed as "not built" and skipped.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from tools import localaws
+from tools.procs import LOOPBACK, REPO_ROOT, ServerProcess
+
+Wiring = Callable[["Platform"], dict[str, str]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """How to run one service locally: its module, port variable and dependencies."""
+
+    name: str
+    module: str
+    port_var: str
+    default_port: int
+    needs: tuple[str, ...] = ()
+    wiring: Wiring = lambda _platform: {}
+    setup: tuple[str, ...] = ()  # a module run once (python -m ...) before the service starts
+    uses_aws: bool = False
+    docs: bool = True
+
+    def available(self) -> bool:
+        """True when the module can be run with `python -m` (its service is built)."""
+        target = self.module if "." in self.module else f"{self.module}.__main__"
+        try:
+            return importlib.util.find_spec(target) is not None
+        except ModuleNotFoundError:
+            return False
+
+
+def _url(platform: Platform, name: str) -> str:
+    return f"http://{LOOPBACK}:{platform.ports[name]}"
+
+
+def _dumbkv_store(platform: Platform) -> str:
+    return str(platform.data_dir / "dumbkvstore" / "dumbkv.db")
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec("remote", "remote", "REMOTE_PORT", 8001),
+    ServiceSpec("backend", "predictor.backend", "BACKEND_PORT", 8006, docs=False),
+    ServiceSpec(
+        "dumbkv",
+        "dumbkv",
+        "DUMBKV_PORT",
+        8002,
+        wiring=lambda p: {"DATABASE_TYPE": "sqlite", "DATABASE_LOCATION": _dumbkv_store(p)},
+    ),
+    ServiceSpec(
+        "predictor",
+        "predictor",
+        "PREDICTOR_PORT",
+        8003,
+        needs=("backend",),
+        wiring=lambda p: {"PREDICTOR_BACKEND_URLS": _url(p, "backend")},
+    ),
+    ServiceSpec(
+        "users",
+        "users",
+        "USERS_PORT",
+        8004,
+        uses_aws=True,
+        wiring=lambda _p: {
+            "USERS_TABLE": "users",
+            "USERS_AVATAR_BUCKET": "platform-local-avatars",
+            "USERS_CREATE_RESOURCES": "true",
+        },
+    ),
+    ServiceSpec(
+        "catalog",
+        "catalog.local",
+        "CATALOG_PORT",
+        8005,
+        uses_aws=True,
+        setup=("catalog.seed", "--create-table"),
+        wiring=lambda _p: {"TABLE_NAME": "llm_scores"},
+    ),
+    ServiceSpec(
+        "gateway",
+        "gateway",
+        "GATEWAY_PORT",
+        8000,
+        needs=("remote", "dumbkv", "predictor", "users", "catalog"),
+        wiring=lambda p: {
+            "GATEWAY_REMOTE_URLS": _url(p, "remote"),
+            **{
+                f"GATEWAY_{name.upper()}_URL": _url(p, name)
+                for name in ("dumbkv", "predictor", "users", "catalog")
+                if name in p.ports
+            },
+        },
+    ),
+)
+
+
+@dataclass
+class Platform:
+    """A set of running services; `start()` brings them up in order, `stop()` tears down.
+
+    `env` is the base environment (default: this process's), and it wins over every
+    launcher default, so a caller's variable reaches its service unchanged.
+    """
+
+    services: Sequence[ServiceSpec] = SERVICES
+    ports: dict[str, int] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    data_dir: Path = REPO_ROOT / ".data"
+    output: IO[str] | None = None
+    ready_timeout: float = 60.0
+    processes: dict[str, ServerProcess] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    aws_url: str | None = None
+    startup_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        for spec in self.services:
+            override = self.env.get(spec.port_var)
+            self.ports.setdefault(spec.name, int(override) if override else spec.default_port)
+
+    def url(self, name: str) -> str:
+        return _url(self, name)
+
+    def start(self) -> Platform:
+        started = time.monotonic()
+        try:
+            runnable = [spec for spec in self.services if spec.available()]
+            self.skipped = [spec.name for spec in self.services if spec not in runnable]
+            if any(spec.uses_aws for spec in runnable):
+                self._start_local_aws()
+            for spec in _in_dependency_order(runnable):
+                self._start(spec)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        return self
+
+    def stop(self) -> None:
+        for name in reversed(list(self.processes)):
+            self.processes.pop(name).stop()
+
+    def service_env(self, spec: ServiceSpec) -> dict[str, str]:
+        defaults = {spec.port_var: str(self.ports[spec.name]), **spec.wiring(self)}
+        if spec.uses_aws and self.aws_url:
+            defaults.update(localaws.client_env(self.aws_url))
+        return {**defaults, **self.env}
+
+    def _start_local_aws(self) -> None:
+        if self.env.get("AWS_ENDPOINT_URL"):
+            self.aws_url = self.env["AWS_ENDPOINT_URL"]
+            return
+        moto = localaws.moto_process(self.ports.get("local-aws"), output=self.output)
+        self.processes["local-aws"] = moto.start().wait_ready()
+        self.aws_url = localaws.endpoint_url(moto)
+
+    def _start(self, spec: ServiceSpec) -> None:
+        env = self.service_env(spec)
+        if spec.setup:
+            self._run_setup(spec, env)
+        port = self.ports[spec.name]
+        process = ServerProcess(
+            spec.name,
+            [sys.executable, "-m", spec.module],
+            env=env,
+            ready_url=f"http://{LOOPBACK}:{port}/readyz",
+            ready_timeout=self.ready_timeout,
+            output=self.output,
+        )
+        self.processes[spec.name] = process.start().wait_ready()
+
+    def _run_setup(self, spec: ServiceSpec, env: Mapping[str, str]) -> None:
+        setup = ServerProcess(f"{spec.name}-setup", [sys.executable, "-m", *spec.setup], env=env)
+        code = setup.start().wait(timeout=self.ready_timeout)
+        setup.stop()
+        if code != 0:
+            raise RuntimeError(f"setup of {spec.name} failed:\n{setup.last_output()}")
+
+
+def _in_dependency_order(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
+    by_name = {spec.name: spec for spec in specs}
+    ordered: list[ServiceSpec] = []
+    visiting: set[str] = set()
+
+    def visit(spec: ServiceSpec) -> None:
+        if spec in ordered:
+            return
+        if spec.name in visiting:
+            raise ValueError(f"dependency cycle through {spec.name}")
+        visiting.add(spec.name)
+        for need in spec.needs:
+            if need in by_name:
+                visit(by_name[need])
+        ordered.append(spec)
+
+    for spec in specs:
+        visit(spec)
+    return ordered
+
+
+def url_table(platform: Platform) -> str:
+    rows = [("service", "url", "docs")]
+    for spec in platform.services:
+        if spec.name not in platform.processes:
+            continue
+        base = platform.url(spec.name)
+        rows.append((spec.name, base, f"{base}/docs" if spec.docs else "-"))
+    if "gateway" in platform.processes:
+        rows.append(("graphiql", f"{platform.url('gateway')}/graphql", "-"))
+    if platform.aws_url:
+        rows.append(("local-aws", platform.aws_url, "-"))
+    width = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(cell.ljust(width[i]) for i, cell in enumerate(row)) for row in rows]
+    if platform.skipped:
+        lines.append(f"not built yet (skipped): {', '.join(platform.skipped)}")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    platform = Platform(output=sys.stdout)
+    print("launcher: starting the platform (Ctrl-C stops everything)", flush=True)
+    try:
+        platform.start()
+    except Exception as error:
+        print(f"launcher: start failed: {error}", file=sys.stderr, flush=True)
+        return 1
+    print(
+        f"\nlauncher: ready in {platform.startup_seconds:.1f} s\n{url_table(platform)}\n",
+        flush=True,
+    )
+    while not stop.wait(0.5):
+        dead = [name for name, proc in platform.processes.items() if not proc.running()]
+        if dead:
+            print(f"launcher: {', '.join(dead)} exited; stopping the platform", flush=True)
+            break
+    print("launcher: stopping", flush=True)
+    platform.stop()
+    print("launcher: stopped cleanly", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

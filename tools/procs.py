@@ -1,0 +1,193 @@
+"""Start, watch and stop real server processes on loopback.
+
+One implementation serves `make run` (tools.launcher), the tests' fixtures and the
+benchmarks, so what the tests exercise is what developers run. Written by hand because
+the job is small and specific: start a command in its own process group with extra
+environment, prefix its output, wait until an HTTP URL answers (bounded), and stop it
+with SIGTERM then SIGKILL so no orphan survives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that was free a moment ago (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def http_ok(url: str, *, timeout: float = 1.0) -> bool:
+    """True when a GET on `url` answers with a status below 500."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback)
+            return int(response.status) < 500
+    except urllib.error.HTTPError as error:
+        return error.code < 500
+    except (OSError, ValueError):
+        return False
+
+
+class ProcessFailed(RuntimeError):
+    """A managed process exited, or never became ready."""
+
+
+@dataclass
+class ServerProcess:
+    """A command run as a server: started in its own process group, stopped cleanly.
+
+    `ready_url` is polled (GET, status < 500) until it answers or `ready_timeout`
+    passes; `output` decides where the process's lines go: a stream gets them with a
+    `[name]` prefix, None discards them (tests keep the last lines for error messages).
+    """
+
+    name: str
+    command: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)
+    ready_url: str | None = None
+    ready_timeout: float = 30.0
+    cwd: Path = REPO_ROOT
+    output: IO[str] | None = None
+    _proc: subprocess.Popen[str] | None = field(default=None, init=False, repr=False)
+    _tail: list[str] = field(default_factory=list, init=False, repr=False)
+    _pump: threading.Thread | None = field(default=None, init=False, repr=False)
+
+    @property
+    def pid(self) -> int:
+        if self._proc is None:
+            raise ProcessFailed(f"{self.name} is not running")
+        return self._proc.pid
+
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> ServerProcess:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        self._proc = subprocess.Popen(  # noqa: S603 (commands are ours)
+            list(self.command),
+            cwd=self.cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+        )
+        self._pump = threading.Thread(target=self._copy_output, daemon=True)
+        self._pump.start()
+        return self
+
+    def wait_ready(self) -> ServerProcess:
+        if self.ready_url is None:
+            return self
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise ProcessFailed(f"{self.name} exited before ready:\n{self.last_output()}")
+            if http_ok(self.ready_url):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise ProcessFailed(
+            f"{self.name} not ready at {self.ready_url} within {self.ready_timeout}s:\n"
+            f"{self.last_output()}"
+        )
+
+    def stop(self, *, grace: float = 10.0) -> int | None:
+        """SIGTERM the process group, SIGKILL it after `grace` seconds; returns exit code."""
+        proc = self._proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        # Children that ignored SIGTERM must not outlive their leader.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        if self._pump is not None:
+            self._pump.join(timeout=2)
+        return proc.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the process to exit by itself (one-shot commands); its exit code."""
+        if self._proc is None:
+            raise ProcessFailed(f"{self.name} was never started")
+        return self._proc.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        """SIGKILL at once (fault injection): no shutdown hook runs."""
+        if self._proc is not None and self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.wait()
+
+    def last_output(self, lines: int = 40) -> str:
+        return "".join(self._tail[-lines:])
+
+    def _copy_output(self) -> None:
+        proc = self._proc
+        if proc is None or proc.stdout is None:
+            return
+        for line in proc.stdout:
+            self._tail.append(line)
+            if len(self._tail) > 400:
+                del self._tail[:200]
+            if self.output is not None:
+                self.output.write(f"[{self.name}] {line}")
+                self.output.flush()
+
+    def __enter__(self) -> ServerProcess:
+        return self.start().wait_ready()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def uvicorn_command(app: str, port: int, *, factory: bool = True) -> list[str]:
+    """The command that serves an ASGI app (module:attr) on loopback with this Python."""
+    command = [sys.executable, "-m", "uvicorn", app, "--host", LOOPBACK, "--port", str(port)]
+    if factory:
+        command.append("--factory")
+    return [*command, "--no-access-log", "--timeout-graceful-shutdown", "10"]
+
+
+@contextlib.contextmanager
+def serving(
+    name: str,
+    command: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    ready_url: str | None = None,
+    ready_timeout: float = 30.0,
+) -> Iterator[ServerProcess]:
+    """Run a server for the duration of a `with` block (tests and benchmarks)."""
+    server = ServerProcess(
+        name, command, env=dict(env or {}), ready_url=ready_url, ready_timeout=ready_timeout
+    )
+    with server:
+        yield server
