@@ -41,5 +41,8 @@ lock: ## re-resolve and rewrite the hash-pinned exports in requirements/
 bench: bootstrap ## every benchmark; prints figures as ratios to a baseline of the same run
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
+tour: ## drive a sample of every API through the gateway of a running `make run`
+	@bash scripts/tour.sh
+
 clean: ## remove local state (venv, caches, local data)
 	rm -rf $(VENV) .cache .data .pytest_cache .ruff_cache
