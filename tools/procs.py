@@ -19,7 +19,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -69,6 +69,10 @@ class ServerProcess:
     _proc: subprocess.Popen[str] | None = field(default=None, init=False, repr=False)
     _tail: list[str] = field(default_factory=list, init=False, repr=False)
     _pump: threading.Thread | None = field(default=None, init=False, repr=False)
+    _new_line: threading.Condition = field(
+        default_factory=threading.Condition, init=False, repr=False
+    )
+    _lines_seen: int = field(default=0, init=False, repr=False)
 
     @property
     def pid(self) -> int:
@@ -147,16 +151,40 @@ class ServerProcess:
             self._proc.wait()
 
     def last_output(self, lines: int = 40) -> str:
-        return "".join(self._tail[-lines:])
+        with self._new_line:
+            return "".join(self._tail[-lines:])
+
+    def wait_for_line(self, predicate: Callable[[str], bool], *, timeout: float = 10.0) -> str:
+        """Block until an output line (already seen or new) satisfies `predicate`.
+
+        The process writes its logs asynchronously to the test; this waits on the
+        output pump's notifications, bounded by `timeout`, instead of sleeping.
+        """
+        deadline = time.monotonic() + timeout
+        checked = 0
+        with self._new_line:
+            while True:
+                fresh = self._tail[max(len(self._tail) - (self._lines_seen - checked), 0) :]
+                for line in fresh:
+                    if predicate(line):
+                        return line
+                checked = self._lines_seen
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise ProcessFailed(f"{self.name}: no matching output line in {timeout}s")
+                self._new_line.wait(left)
 
     def _copy_output(self) -> None:
         proc = self._proc
         if proc is None or proc.stdout is None:
             return
         for line in proc.stdout:
-            self._tail.append(line)
-            if len(self._tail) > 400:
-                del self._tail[:200]
+            with self._new_line:
+                self._tail.append(line)
+                self._lines_seen += 1
+                if len(self._tail) > 2000:
+                    del self._tail[:1000]
+                self._new_line.notify_all()
             if self.output is not None:
                 self.output.write(f"[{self.name}] {line}")
                 self.output.flush()

@@ -1,1 +1,49 @@
-"""observability library (filled by its issue)."""
+"""One service skeleton for all: app factory, metrics, traces, logs, health, SLOs.
+
+Public names are imported lazily (PEP 562) so that `import observability.aws_lambda`
+never pulls in FastAPI or pydantic: the catalog Lambda's cold start pays only for
+what it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "SLO",
+    "ProblemError",
+    "ReadinessCheck",
+    "availability",
+    "create_app",
+    "get_logger",
+    "latency",
+    "problem_response",
+    "serve",
+]
+
+_EXPORTS = {
+    "create_app": "observability.app",
+    "serve": "observability.app",
+    "ReadinessCheck": "observability.health",
+    "ProblemError": "observability.problems",
+    "problem_response": "observability.problems",
+    "get_logger": "observability.logs",
+    "SLO": "observability.slo",
+    "availability": "observability.slo",
+    "latency": "observability.slo",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from observability.app import create_app, serve
+    from observability.health import ReadinessCheck
+    from observability.logs import get_logger
+    from observability.problems import ProblemError, problem_response
+    from observability.slo import SLO, availability, latency
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'observability' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

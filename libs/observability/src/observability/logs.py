@@ -1,0 +1,93 @@
+"""Structured logs: structlog JSON lines to stdout (console rendering on a TTY).
+
+Every line carries time, level, service, event, and — inside a request — request_id,
+trace_id and span_id, so a log line, a trace and a metric exemplar can be joined.
+Configuration is process-wide (logging is), done once by `configure_logging`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import structlog
+from structlog.typing import EventDict, WrappedLogger
+
+_configured_service: str | None = None
+
+
+def _add_trace_ids(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+    try:
+        from opentelemetry import trace
+    except ImportError:  # pragma: no cover - tracing is a hard dependency of the lib
+        return event
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace_id", format(context.trace_id, "032x"))
+        event.setdefault("span_id", format(context.span_id, "016x"))
+    return event
+
+
+def configure_logging(service: str, *, level: str = "INFO", json: bool | None = None) -> None:
+    """Route structlog and stdlib logging to stdout as one JSON object per line.
+
+    `json=None` picks JSON unless stdout is a terminal. Calling again with the same
+    service is a no-op; a different service re-binds the `service` field.
+    """
+    global _configured_service
+    if _configured_service == service:
+        return
+    _configured_service = service
+    use_json = (not sys.stdout.isatty()) if json is None else json
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+        _add_trace_ids,
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if use_json
+        else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            _bind_service(service),
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn's own handlers would print a second, unstructured copy.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        named = logging.getLogger(name)
+        named.handlers[:] = []
+        named.propagate = True
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+def _bind_service(service: str) -> Any:
+    def add_service(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
+        event.setdefault("service", service)
+        return event
+
+    return add_service
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    """A structlog logger; its lines carry the request context bound by `create_app`."""
+    return structlog.stdlib.get_logger(name)

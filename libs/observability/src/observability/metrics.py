@@ -1,0 +1,77 @@
+"""Server RED metrics (Prometheus, OTel HTTP semantic-convention names).
+
+- `http_server_request_duration_seconds{http_request_method, http_route,
+  http_response_status_code}` histogram: `http_route` is the route *template*
+  (`/users/{user_id}`), never the raw path, so cardinality stays bounded;
+- `http_server_active_requests{http_request_method}` gauge.
+
+Buckets are configurable so an SLO latency threshold can be a bucket edge (the
+latency SLI counts requests under `le=threshold`). Several uvicorn workers: set
+`PROMETHEUS_MULTIPROC_DIR` and `/metrics` aggregates every worker's files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+DEFAULT_BUCKETS: tuple[float, ...] = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+REQUEST_DURATION = "http_server_request_duration_seconds"
+ACTIVE_REQUESTS = "http_server_active_requests"
+UNMATCHED_ROUTE = "__unmatched__"
+
+
+@dataclass(frozen=True)
+class ServerMetrics:
+    duration: Histogram
+    active: Gauge
+
+
+_server_metrics: ServerMetrics | None = None
+
+
+def server_metrics(buckets: Sequence[float] | None = None) -> ServerMetrics:
+    """The process's server metrics, created on first use on the default registry.
+
+    A process has one set (Prometheus forbids duplicate names); the first caller's
+    buckets win, which is the service's own `create_app` in practice.
+    """
+    global _server_metrics
+    if _server_metrics is None:
+        _server_metrics = ServerMetrics(
+            duration=Histogram(
+                REQUEST_DURATION,
+                "Duration of HTTP server requests.",
+                ["http_request_method", "http_route", "http_response_status_code"],
+                buckets=tuple(sorted(buckets or DEFAULT_BUCKETS)),
+            ),
+            active=Gauge(
+                ACTIVE_REQUESTS,
+                "Number of active HTTP server requests.",
+                ["http_request_method"],
+                multiprocess_mode="livesum",
+            ),
+        )
+    return _server_metrics
+
+
+def render_latest() -> tuple[bytes, str]:
+    """The exposition text for /metrics (every worker's when multi-process)."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

@@ -1,0 +1,108 @@
+"""The per-request middleware of `create_app`: request ids, deadlines, RED metrics, logs.
+
+Pure ASGI (not Starlette's BaseHTTPMiddleware) because it runs on every request: no
+extra task per request, streaming bodies pass through untouched, and contextvars
+bound here are visible to the endpoint.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from observability import deadlines
+from observability.metrics import UNMATCHED_ROUTE, ServerMetrics
+from observability.problems import problem_response
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_QUIET_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+
+log = structlog.stdlib.get_logger("observability.http")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+class ObservabilityMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: ServerMetrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        inbound = _header(scope, b"x-request-id")
+        request_id = inbound if inbound and _VALID_REQUEST_ID.match(inbound) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        method: str = scope["method"]
+        path: str = scope["path"]
+        budget = deadlines.parse_header(_header(scope, b"x-request-deadline-ms"))
+        status = 500
+        started = time.perf_counter()
+        active = self.metrics.active.labels(method)
+        active.inc()
+
+        async def send_with_request_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", ()))
+                if not any(key.lower() == b"x-request-id" for key, _ in headers):
+                    headers.append((b"x-request-id", request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            try:
+                if budget is not None and budget <= 0:
+                    # The caller has already given up: doing the work would only add load.
+                    response = problem_response(
+                        504,
+                        detail="The request's deadline (X-Request-Deadline-Ms) had passed.",
+                        request_id=request_id,
+                    )
+                    await response(scope, receive, send_with_request_id)
+                else:
+                    with deadlines.deadline_scope(budget):
+                        await self.app(scope, receive, send_with_request_id)
+            except Exception:
+                status = 500
+                log.exception("unhandled exception", method=method, path=path)
+                raise
+            finally:
+                active.dec()
+                elapsed = time.perf_counter() - started
+                route = _route_template(scope)
+                self.metrics.duration.labels(method, route, str(status)).observe(elapsed)
+                if path not in _QUIET_PATHS:
+                    _log_request(method, route, status, elapsed)
+
+
+def _log_request(method: str, route: str, status: int, elapsed: float) -> None:
+    fields: dict[str, Any] = {
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": round(elapsed * 1000, 2),
+    }
+    if status >= 500:
+        log.warning("request", **fields)
+    else:
+        log.info("request", **fields)

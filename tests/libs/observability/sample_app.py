@@ -1,0 +1,77 @@
+"""A small service built with `create_app`, served by real uvicorn in the tests.
+
+Its behaviour is steered through its own HTTP endpoints (no shared memory with the
+test process): `/admin/readiness` flips the dependency check between ok, failing and
+hanging; `/slow` works for a while and reports through `/admin/slow-started` that it has
+begun, so the test sends SIGTERM exactly while a request is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI
+from pydantic import BaseModel, Field
+
+from observability import SLO, ProblemError, ReadinessCheck, availability, create_app, latency
+from observability.deadlines import remaining
+
+state: dict[str, str] = {"dependency": "ok"}
+slow_started = asyncio.Event()
+
+
+async def dependency() -> bool:
+    mode = state["dependency"]
+    if mode == "hang":
+        await asyncio.Event().wait()
+    if mode == "fail":
+        raise ConnectionError("dependency refused the connection")
+    return True
+
+
+class Item(BaseModel):
+    name: str = Field(min_length=1, max_length=10)
+    quantity: int = Field(ge=0)
+
+
+def make_app() -> FastAPI:
+    app = create_app(
+        "sample",
+        readiness_checks=[ReadinessCheck("dependency", dependency, timeout=0.2)],
+        slos=[SLO("availability", sli=availability()), SLO("fast", sli=latency(0.25))],
+    )
+
+    @app.get("/items/{item_id}")
+    async def get_item(item_id: int) -> dict[str, int]:
+        if item_id == 404:
+            raise ProblemError(404, detail="no such item", type="https://errors.example/not-found")
+        return {"item_id": item_id}
+
+    @app.post("/items")
+    async def create_item(item: Item) -> Item:
+        return item
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals must not leak")
+
+    @app.get("/deadline")
+    async def deadline() -> dict[str, float | None]:
+        return {"remaining": remaining()}
+
+    @app.get("/slow")
+    async def slow(seconds: float = 1.0) -> dict[str, str]:
+        slow_started.set()
+        await asyncio.sleep(seconds)  # server-side work that outlives the SIGTERM
+        return {"status": "finished"}
+
+    @app.get("/admin/slow-started")
+    async def slow_has_started() -> dict[str, bool]:
+        return {"started": slow_started.is_set()}
+
+    @app.post("/admin/readiness/{mode}")
+    async def set_readiness(mode: str) -> dict[str, str]:
+        state["dependency"] = mode
+        return state
+
+    return app
