@@ -1,0 +1,55 @@
+"""A purpose-built flaky upstream for the resilience tests, steered over HTTP.
+
+`POST /admin/mode` sets how `/work` behaves: `ok`, `fail` (every request answers
+`status`), `fail_every` (every n-th request fails), `hang` (never answers within the
+test), with an optional fixed `delay_ms`. `GET /admin/stats` counts requests seen and
+the last deadline header received.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import FastAPI, Request, Response
+from pydantic import BaseModel
+
+
+class Mode(BaseModel):
+    mode: str = "ok"
+    status: int = 503
+    every: int = 2
+    delay_ms: int = 0
+    retry_after: str | None = None
+
+
+def make_app() -> FastAPI:
+    app = FastAPI()
+    state: dict[str, object] = {"mode": Mode(), "count": 0, "deadline": None}
+
+    @app.post("/admin/mode")
+    async def set_mode(mode: Mode) -> dict[str, str]:
+        state["mode"] = mode
+        state["count"] = 0
+        return {"status": "set"}
+
+    @app.get("/admin/stats")
+    async def stats() -> dict[str, object]:
+        return {"count": state["count"], "deadline": state["deadline"]}
+
+    @app.api_route("/work", methods=["GET", "POST", "PUT"])
+    async def work(request: Request) -> Response:
+        count = int(state["count"]) + 1  # type: ignore[call-overload]
+        state["count"] = count
+        state["deadline"] = request.headers.get("x-request-deadline-ms")
+        mode: Mode = state["mode"]  # type: ignore[assignment]
+        if mode.delay_ms:
+            await asyncio.sleep(mode.delay_ms / 1000)
+        if mode.mode == "hang":
+            await asyncio.sleep(30)
+        failing = mode.mode == "fail" or (mode.mode == "fail_every" and count % mode.every == 1)
+        if failing:
+            headers = {"Retry-After": mode.retry_after} if mode.retry_after else {}
+            return Response('{"error": "injected"}', status_code=mode.status, headers=headers)
+        return Response(f'{{"served_by": "{request.url.port}"}}', media_type="application/json")
+
+    return app

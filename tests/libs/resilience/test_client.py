@@ -1,0 +1,211 @@
+"""ResilientClient against real flaky uvicorn servers on loopback.
+
+No sleeps as synchronisation and no speed assertions: outcomes are asserted by
+counting what each server saw, and time only through the deadline contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import httpx
+import pytest
+
+from observability.deadlines import deadline_scope
+from resilience import (
+    Breaker,
+    CircuitOpenError,
+    DeadlineExceededError,
+    FullJitter,
+    Hedge,
+    Policy,
+    ResilientClient,
+    Retry,
+    RetryBudget,
+    Timeout,
+    UpstreamUnavailableError,
+)
+from tests.libs.resilience.conftest import Flaky
+from tests.libs.resilience.test_properties import FakeClock
+
+FAST_BACKOFF = FullJitter(base=0.001, cap=0.01)
+
+
+async def test_retries_recover_transient_503s(flaky: Flaky) -> None:
+    flaky.set("fail_every", every=2, status=503)  # 1st, 3rd, 5th ... fail
+    policy = Policy(retry=Retry(attempts=3, backoff=FAST_BACKOFF), hedge=None, breaker=None)
+
+    async with ResilientClient("flaky", [flaky.url], policy=policy) as client:
+        responses = [await client.get("/work") for _ in range(10)]
+
+    assert [r.status_code for r in responses] == [200] * 10
+    assert flaky.count() == 20  # every call needed exactly one retry
+
+
+async def test_non_idempotent_post_is_not_retried(flaky: Flaky) -> None:
+    flaky.set("fail", status=503)
+    policy = Policy(retry=Retry(attempts=3, backoff=FAST_BACKOFF), hedge=None, breaker=None)
+
+    async with ResilientClient("flaky", [flaky.url], policy=policy) as client:
+        with pytest.raises(UpstreamUnavailableError) as raised:
+            await client.post("/work", json={})
+
+    assert raised.value.status_code == 503
+    assert flaky.count() == 1
+
+
+async def test_post_opting_in_to_idempotency_is_retried(flaky: Flaky) -> None:
+    flaky.set("fail_every", every=2, status=503)
+    policy = Policy(retry=Retry(attempts=2, backoff=FAST_BACKOFF), hedge=None, breaker=None)
+
+    async with ResilientClient("flaky", [flaky.url], policy=policy) as client:
+        response = await client.post("/work", json={}, idempotent=True)
+
+    assert response.status_code == 200
+    assert flaky.count() == 2
+
+
+async def test_client_errors_are_returned_not_retried(flaky: Flaky) -> None:
+    flaky.set("fail", status=409)
+    async with ResilientClient("flaky", [flaky.url], policy=Policy(hedge=None)) as client:
+        response = await client.get("/work")
+
+    assert response.status_code == 409
+    assert flaky.count() == 1
+
+
+async def test_hanging_upstream_is_cut_per_try_and_call_ends_by_its_deadline(flaky: Flaky) -> None:
+    flaky.set("hang")
+    policy = Policy(
+        timeout=Timeout(per_try=0.2, total=0.5),
+        retry=Retry(attempts=5, backoff=FAST_BACKOFF),
+        hedge=None,
+        breaker=None,
+    )
+
+    async with ResilientClient("flaky", [flaky.url], policy=policy) as client:
+        started = time.monotonic()
+        with pytest.raises((DeadlineExceededError, UpstreamUnavailableError)):
+            await client.get("/work")
+        elapsed = time.monotonic() - started
+
+    assert elapsed <= 0.5 + 0.2  # the deadline contract (plus scheduling slack)
+    assert 2 <= flaky.count() <= 3  # per-try cuts left room for retries, not for 5
+
+
+async def test_remaining_deadline_is_propagated_and_inbound_deadline_narrows_it(
+    flaky: Flaky,
+) -> None:
+    policy = Policy(timeout=Timeout(per_try=0.8, total=2.5), hedge=None)
+
+    async with ResilientClient("flaky", [flaky.url], policy=policy) as client:
+        with deadline_scope(0.4):
+            await client.get("/work")
+
+    sent = int(str(flaky.stats()["deadline"]))
+    assert 0 < sent <= 400
+
+
+async def test_breaker_opens_during_outage_and_closes_after_recovery(flaky: Flaky) -> None:
+    clock = FakeClock()
+    policy = Policy(
+        retry=Retry(attempts=1),
+        breaker=Breaker(window=10, failure_rate=0.5, min_calls=5, open_for=30, half_open_probes=1),
+        hedge=None,
+    )
+    flaky.set("fail", status=503)
+    async with ResilientClient("flaky", [flaky.url], policy=policy, clock=clock) as client:
+        for _ in range(5):
+            with pytest.raises(UpstreamUnavailableError):
+                await client.get("/work")
+        calls_before_open = flaky.count()
+        for _ in range(20):
+            with pytest.raises(CircuitOpenError):
+                await client.get("/work")
+        assert flaky.count() == calls_before_open  # open: the upstream was not called
+
+        flaky.set("ok")
+        clock.now += 30  # the open period passes
+        response = await client.get("/work")  # the half-open probe
+        assert client.breaker_states() == {flaky.url: "closed"}
+
+    assert response.status_code == 200
+    assert calls_before_open == 5
+
+
+async def test_retry_budget_caps_upstream_load_during_a_total_outage(flaky: Flaky) -> None:
+    flaky.set("fail", status=503)
+    budget = RetryBudget(ratio=0.2, min_per_s=0.1, window_s=10)  # floor: 1 retry
+    policy = Policy(
+        retry=Retry(attempts=3, backoff=FAST_BACKOFF, budget=budget), breaker=None, hedge=None
+    )
+    calls = 100
+
+    async with ResilientClient("flaky", [flaky.url], policy=policy) as client:
+        for _ in range(calls):
+            with pytest.raises(UpstreamUnavailableError):
+                await client.get("/work")
+
+    assert flaky.count() <= calls * 1.2 + 1
+
+
+async def test_hedging_beats_a_stalled_replica(replicas: list[Flaky]) -> None:
+    stalled, healthy = replicas
+    stalled.set("hang")
+    healthy.set("ok")
+    policy = Policy(
+        timeout=Timeout(per_try=5.0, total=5.0),
+        retry=Retry(attempts=1),
+        hedge=Hedge(delay=0.05),
+        breaker=None,
+    )
+
+    async with ResilientClient(
+        "pair", [stalled.url, healthy.url], policy=policy, rng=random.Random(1)
+    ) as client:
+        responses = await asyncio.gather(*(client.get("/work") for _ in range(10)))
+
+    healthy_port = healthy.url.rsplit(":", 1)[1]
+    assert all(r.status_code == 200 for r in responses)
+    assert all(r.json()["served_by"] == healthy_port for r in responses)
+    assert stalled.count() > 0  # the stalled replica was tried, and lost to the hedge
+
+
+async def test_p2c_sends_little_traffic_to_a_ten_times_slower_replica(
+    replicas: list[Flaky],
+) -> None:
+    fast, slow = replicas
+    fast.set("ok", delay_ms=10)
+    slow.set("ok", delay_ms=100)
+    policy = Policy(hedge=None, timeout=Timeout(per_try=2, total=2))
+    total = 200
+
+    async with ResilientClient(
+        "pair", [fast.url, slow.url], policy=policy, rng=random.Random(7)
+    ) as client:
+        semaphore = asyncio.Semaphore(4)
+
+        async def one() -> None:
+            async with semaphore:
+                await client.get("/work")
+
+        await asyncio.gather(*(one() for _ in range(total)))
+
+    assert slow.count() <= 0.10 * total
+    assert fast.count() + slow.count() == total
+
+
+async def test_fallback_turns_an_open_circuit_into_a_response(flaky: Flaky) -> None:
+    flaky.set("fail", status=503)
+    policy = Policy(retry=Retry(attempts=1), breaker=Breaker(min_calls=2, open_for=60), hedge=None)
+
+    async def cached(_error: Exception) -> httpx.Response:
+        return httpx.Response(200, json={"cached": True})
+
+    async with ResilientClient("flaky", [flaky.url], policy=policy) as client:
+        answers = [await client.get("/work", fallback=cached) for _ in range(5)]
+
+    assert all(a.json() == {"cached": True} for a in answers)
+    assert flaky.count() == 2  # after the breaker opened, the fallback answered alone
