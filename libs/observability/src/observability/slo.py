@@ -90,8 +90,11 @@ BURN_RATE_ALERTS: tuple[BurnRateAlert, ...] = (
 RECORDING_WINDOWS: tuple[str, ...] = ("5m", "30m", "1h", "6h", "3d")
 
 
+PROBE_ROUTES = ("/livez", "/readyz", "/metrics")
+
+
 def _selector(service: str, sli: SLI, extra: str = "") -> str:
-    parts = [f'job="{service}"']
+    parts = [f'job="{service}"', f'http_route!~"{"|".join(PROBE_ROUTES)}"']
     if sli.route:
         parts.append(f'http_route="{sli.route}"')
     if extra:
@@ -212,3 +215,56 @@ def error_budget(objective: float, good: float, total: float) -> ErrorBudget:
     if good < 0 or total < 0 or good > total:
         raise ValueError("need 0 <= good <= total")
     return ErrorBudget(objective=objective, good=good, total=total)
+
+
+def observed_error_budgets(
+    slos: list[SLO] | tuple[SLO, ...], registry: Any = None
+) -> list[dict[str, Any]]:
+    """Each SLO's good/total counts and budget left, from this process's own histogram.
+
+    What one replica has seen since it started (Prometheus has the fleet-wide view over
+    the SLO window); probes are left out as in the recording rules.
+    """
+    from prometheus_client import REGISTRY
+
+    samples = [
+        sample
+        for metric in (registry or REGISTRY).collect()
+        if metric.name == REQUEST_DURATION
+        for sample in metric.samples
+        if sample.labels.get("http_route") not in PROBE_ROUTES
+    ]
+    report = []
+    for slo in slos:
+
+        def selected(sample: Any, slo: SLO = slo) -> bool:
+            return slo.sli.route is None or sample.labels.get("http_route") == slo.sli.route
+
+        counts = [s for s in samples if s.name.endswith("_count") and selected(s)]
+        total = sum(s.value for s in counts)
+        if slo.sli.kind == "availability":
+            bad = sum(
+                s.value for s in counts if s.labels["http_response_status_code"].startswith("5")
+            )
+            good = total - bad
+        else:
+            le = _format_le(slo.sli.threshold_s)
+            good = sum(
+                s.value
+                for s in samples
+                if s.name.endswith("_bucket") and selected(s) and s.labels.get("le") == le
+            )
+        budget = error_budget(slo.objective, good=good, total=total)
+        report.append(
+            {
+                "name": slo.name,
+                "objective": slo.objective,
+                "window": slo.window,
+                "sli": slo.sli.kind,
+                "good": good,
+                "total": total,
+                "compliance": budget.compliance,
+                "error_budget_remaining": budget.remaining_ratio,
+            }
+        )
+    return report

@@ -410,8 +410,12 @@ class ResilientClient:
             return outcome
         finally:
             endpoint.outstanding -= 1
-            if not recorded and breaker is not None:
-                breaker.release()  # cancelled (a hedge lost): no outcome to record
+            if not recorded:
+                # Cancelled (it lost to a hedge): no outcome for the breaker, but the
+                # balancer learns it was at least this slow, or it would keep picking it.
+                if breaker is not None:
+                    breaker.release()
+                self._balancer.observe(endpoint, latency=self.clock() - started, failure=False)
 
     def _classify(self, response: httpx.Response) -> httpx.Response | _Failure:
         if response.status_code in self.policy.retry.retry_on_status:

@@ -1,0 +1,106 @@
+"""Routes of the unreliable upstream: parse, ask the fault model, answer."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from observability import ProblemError, problem_response
+from remote.faults import FaultModel, Outcome
+
+router = APIRouter()
+
+
+class InvokeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input: str = Field(max_length=1_000_000)
+    circuit_breaker_trigger_enabled: bool = True
+
+
+class InvokeResponse(BaseModel):
+    latency_ms: int
+    output: str
+
+
+class ChaosRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outage_s: float | None = Field(None, ge=0, le=3600)
+    latency_ms: int | None = Field(None, ge=0, le=600_000)
+    duration_s: float = Field(60.0, ge=0, le=3600)
+
+
+class Stats(BaseModel):
+    invocations: int
+    in_scheduled_outage: bool
+    outage_start_minute: float
+
+
+def _faults(request: Request) -> FaultModel:
+    return request.app.state.faults
+
+
+@router.get("/", response_class=PlainTextResponse)
+async def index() -> str:
+    return (
+        "remote: a deliberately unreliable upstream.\n"
+        'POST /invoke {"input": str} -> {"latency_ms": int, "output": base64(input)}\n'
+        "It fails on purpose (503s, 500s, slow answers, stalls, an hourly outage). See /docs.\n"
+    )
+
+
+@router.post(
+    "/invoke",
+    response_model=InvokeResponse,
+    responses={500: {"description": "injected failure"}, 503: {"description": "injected"}},
+)
+async def invoke(body: InvokeRequest, request: Request) -> Response:
+    faults = _faults(request)
+    decision = faults.decide(trigger_enabled=body.circuit_breaker_trigger_enabled)
+    if decision.delay_s:
+        await asyncio.sleep(decision.delay_s)
+    if decision.outcome is Outcome.OK:
+        output = base64.b64encode(body.input.encode()).decode()
+        return JSONResponse({"latency_ms": decision.latency_ms, "output": output})
+    if request.app.state.settings.faithful_errors:
+        # The original answered every failure (its 503 path crashed) as a plain 500.
+        return PlainTextResponse("Internal Server Error", status_code=500)
+    if decision.outcome is Outcome.UNAVAILABLE:
+        return problem_response(503, detail="injected: service unavailable")
+    if decision.outcome is Outcome.OUTAGE:
+        return problem_response(500, detail="injected: outage in progress")
+    return problem_response(500, detail="injected: internal error")
+
+
+@router.get("/_stats", response_model=Stats)
+async def stats(request: Request) -> Stats:
+    faults = _faults(request)
+    return Stats(
+        invocations=faults.invocations,
+        in_scheduled_outage=faults.in_scheduled_outage(),
+        outage_start_minute=faults.outage_start_minute,
+    )
+
+
+@router.post("/_chaos", responses={401: {}, 404: {}})
+async def chaos(
+    body: ChaosRequest,
+    request: Request,
+    x_chaos_token: str | None = Header(default=None),
+) -> dict[str, object]:
+    token = request.app.state.settings.chaos_token
+    if not token:
+        raise ProblemError(404, detail="chaos endpoint disabled (REMOTE_CHAOS_TOKEN unset)")
+    if x_chaos_token is None or not hmac.compare_digest(x_chaos_token, token):
+        raise ProblemError(401, detail="missing or wrong X-Chaos-Token")
+    faults = _faults(request)
+    if body.outage_s is not None:
+        faults.force_outage(body.outage_s)
+    faults.force_latency(body.latency_ms, body.duration_s)
+    return {"status": "applied", "outage_s": body.outage_s, "latency_ms": body.latency_ms}

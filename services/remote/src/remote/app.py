@@ -1,0 +1,32 @@
+"""The unreliable upstream's app (built with the shared observability skeleton)."""
+
+from __future__ import annotations
+
+import random
+import time
+
+from fastapi import FastAPI
+
+import observability
+from observability import SLO
+from remote.api import router
+from remote.faults import FaultModel
+from remote.settings import Settings
+
+# remote fails on purpose; its SLO is about being reachable, not successful.
+SLOS = [SLO("reachable", objective=0.9, window="7d")]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The remote app; with no settings they come from the environment (REMOTE_*)."""
+    settings = settings or Settings()
+    app = observability.create_app(
+        "remote",
+        settings,
+        slos=SLOS,
+        description="A deliberately unreliable upstream for dev, tests and benchmarks.",
+    )
+    rng = random.Random(settings.seed)  # noqa: S311 - fault injection, not cryptography
+    app.state.faults = FaultModel(settings, rng=rng, clock=time.monotonic)
+    app.include_router(router)
+    return app

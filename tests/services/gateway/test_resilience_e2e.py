@@ -1,0 +1,109 @@
+"""The gateway in front of a flaky remote: real processes, time-scaled, seeded."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+
+from tests.services.gateway.conftest import (
+    CALM,
+    NO_OUTAGE,
+    chaos,
+    invocations,
+    start_gateway,
+    start_remote,
+)
+
+QUERY = "query($v: String!) { invoke(input: $v) { latencyMs output cached } }"
+DEADLINE_S = 2.5
+SLACK_S = 0.5  # scheduling on a loaded 2-core machine, not a speed target
+
+
+async def _invoke_many(url: str, count: int, concurrency: int) -> list[tuple[dict, float]]:
+    semaphore = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+
+        async def one(i: int) -> tuple[dict, float]:
+            async with semaphore:
+                started = time.monotonic()
+                response = await client.post(
+                    "/graphql", json={"query": QUERY, "variables": {"v": f"value-{i}"}}
+                )
+                return response.json(), time.monotonic() - started
+
+        return await asyncio.gather(*(one(i) for i in range(count)))
+
+
+async def test_default_fault_profile_yields_999_success_within_deadline() -> None:
+    remotes = [start_remote(seed=11, **NO_OUTAGE), start_remote(seed=12, **NO_OUTAGE)]
+    gateway = start_gateway(remotes, GATEWAY_STALE_CACHE_SIZE="0")
+    try:
+        replies = await _invoke_many(gateway.url, 2000, concurrency=10)
+    finally:
+        gateway.stop()
+        for remote in remotes:
+            remote.stop()
+
+    succeeded = sum(1 for body, _ in replies if body.get("data") and body["data"]["invoke"])
+    assert succeeded / len(replies) >= 0.999
+    assert max(elapsed for _, elapsed in replies) <= DEADLINE_S + SLACK_S
+
+
+async def test_forced_outage_opens_the_breaker_and_stops_calling_the_remote() -> None:
+    remote = start_remote(seed=3, **CALM)
+    gateway = start_gateway([remote], GATEWAY_STALE_CACHE_SIZE="0", GATEWAY_BREAKER_OPEN_S="600")
+    try:
+        chaos(remote, outage_s=600)
+        codes: list[str] = []
+        for _ in range(200):  # bounded: the breaker needs min_calls failures first
+            body, _ = (await _invoke_many(gateway.url, 1, 1))[0]
+            codes.append(body["errors"][0]["extensions"]["code"])
+            if codes[-1] == "CIRCUIT_OPEN":
+                break
+        reached = invocations(remote)
+        later = await _invoke_many(gateway.url, 30, concurrency=5)
+        reached_after = invocations(remote)
+    finally:
+        gateway.stop()
+        remote.stop()
+
+    assert codes[-1] == "CIRCUIT_OPEN"
+    assert {body["errors"][0]["extensions"]["code"] for body, _ in later} == {"CIRCUIT_OPEN"}
+    assert reached_after == reached  # open: not one call reached the remote
+    assert all(elapsed <= DEADLINE_S for _, elapsed in later)
+
+
+async def test_cached_answer_is_served_while_the_circuit_is_open() -> None:
+    remote = start_remote(seed=4, **CALM)
+    gateway = start_gateway([remote], GATEWAY_BREAKER_OPEN_S="600")
+    try:
+        await _invoke_many(gateway.url, 1, 1)  # value-0 is now cached
+        chaos(remote, outage_s=600)
+        for _ in range(100):
+            body, _ = (await _invoke_many(gateway.url, 1, 1))[0]
+            if body["data"] and body["data"]["invoke"]["cached"]:
+                break
+    finally:
+        gateway.stop()
+        remote.stop()
+
+    assert body["data"]["invoke"]["cached"] is True
+
+
+async def test_traffic_shifts_away_from_a_stalling_replica() -> None:
+    calm_unscaled = {**CALM, "REMOTE_TIME_SCALE": "1", "REMOTE_LATENCY_MAX_MS": "10"}
+    stalling, healthy = start_remote(seed=5, **calm_unscaled), start_remote(seed=6, **calm_unscaled)
+    gateway = start_gateway([stalling, healthy])
+    try:
+        chaos(stalling, latency_ms=3000, duration_s=600)
+        replies = await _invoke_many(gateway.url, 100, concurrency=4)
+        to_stalling, to_healthy = invocations(stalling), invocations(healthy)
+    finally:
+        gateway.stop()
+        stalling.stop()
+        healthy.stop()
+
+    assert all(body["data"]["invoke"]["output"] for body, _ in replies)
+    assert to_stalling < 0.2 * to_healthy

@@ -1,0 +1,44 @@
+"""Helpers shared by several test areas (fixtures stay in conftest.py files)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_schemathesis(
+    base_url: str, *, max_examples: int = 25, seed: int = 1, exclude_path_regex: str | None = None
+) -> str:
+    """Fuzz a running service from its own OpenAPI document; fails on any 5xx.
+
+    Runs the schemathesis CLI against `<base_url>/openapi.json` with the
+    `not_a_server_error` check (every generated request, valid or not, must get a
+    non-5xx answer). Returns the report; raises AssertionError with it on failure.
+    """
+    cli = Path(sys.executable).with_name("schemathesis")
+    result = subprocess.run(
+        [
+            str(cli),
+            "run",
+            f"{base_url}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            str(max_examples),
+            "--seed",
+            str(seed),
+            "--request-timeout",
+            "10",
+            "--workers",
+            "2",
+            *(["--exclude-path-regex", exclude_path_regex] if exclude_path_regex else []),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = result.stdout + result.stderr
+    assert result.returncode == 0, f"schemathesis found server errors:\n{report[-6000:]}"
+    return report
