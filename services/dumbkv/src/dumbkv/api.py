@@ -1,0 +1,147 @@
+"""dumbkv routes: the original's paths and bodies, with clear 4xx instead of 500s."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from dumbkv.crypto import DecryptionError
+from dumbkv.kv import KeyValueService, ValueTooLarge
+from dumbkv.store import Conflict, NotFound, StoreUnavailable
+from dumbkv.ui import PAGE
+from observability import ProblemError
+
+router = APIRouter()
+MAX_DATABASE = 2**31 - 1
+BODY_LIMIT = 2 * 1024 * 1024 + 4096  # a 1 MiB value fits even with JSON escapes
+
+
+class KVRequest(BaseModel):
+    """The original body: `{"database": int = 0, "key": str, "value": str | null}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    database: int = Field(default=0, ge=0, le=MAX_DATABASE)
+    key: str = Field(min_length=1, max_length=1024)
+    value: str | None = None
+    version: int | None = Field(default=None, ge=1, description="compare-and-set: expected version")
+    ttl_s: float | None = Field(default=None, gt=0, le=10 * 365 * 86400, description="expiry")
+
+
+class ValueResponse(BaseModel):
+    value: str
+
+
+class StatusResponse(BaseModel):
+    status: str
+
+
+async def body_limit(request: Request) -> None:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > BODY_LIMIT:
+        raise ProblemError(413, detail="request body too large (values are at most 1 MiB)")
+
+
+def _service(request: Request) -> KeyValueService:
+    return request.app.state.kv
+
+
+def _etag(version: int) -> str:
+    return f'"v{version}"'
+
+
+def _parse_if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    tag = value.strip().removeprefix("W/").strip('"')
+    if not tag.startswith("v") or not tag[1:].isdigit():
+        raise ProblemError(400, detail='If-Match must be an ETag from this service, like "v3"')
+    return int(tag[1:])
+
+
+def _unavailable(error: StoreUnavailable) -> ProblemError:
+    return ProblemError(503, detail="the database is unavailable", headers={"Retry-After": "1"})
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+async def index() -> str:
+    return PAGE
+
+
+@router.post(
+    "/kv",
+    response_model=ValueResponse,
+    dependencies=[Depends(body_limit)],
+    responses={404: {"description": "no such key"}, 503: {"description": "database down"}},
+)
+async def read(body: KVRequest, request: Request) -> JSONResponse:
+    try:
+        stored = await _service(request).read(body.database, body.key)
+    except NotFound as error:
+        raise ProblemError(404, detail="no value for this key in this database") from error
+    except StoreUnavailable as error:
+        raise _unavailable(error) from error
+    except DecryptionError as error:
+        raise ProblemError(500, detail="the stored value failed its integrity check") from error
+    return JSONResponse({"value": stored.value}, headers={"ETag": _etag(stored.version)})
+
+
+@router.put(
+    "/kv",
+    response_model=StatusResponse,
+    dependencies=[Depends(body_limit)],
+    responses={409: {}, 412: {}, 413: {}, 422: {}, 503: {}},
+)
+async def write(
+    body: KVRequest,
+    request: Request,
+    overwrite: Annotated[bool, Query(description="replace an existing value")] = False,
+    if_match: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    if body.value is None:
+        raise ProblemError(422, detail="`value` is required to write", errors=[
+            {"path": "body.value", "message": "Field required", "type": "missing"}])  # fmt: skip
+    expected = body.version if body.version is not None else _parse_if_match(if_match)
+    try:
+        version = await _service(request).write(
+            body.database, body.key, body.value,
+            expected_version=expected, overwrite=overwrite, ttl_s=body.ttl_s,
+        )  # fmt: skip
+    except ValueTooLarge as error:
+        raise ProblemError(413, detail=str(error)) from error
+    except Conflict as error:
+        if expected is not None:
+            raise ProblemError(
+                412, detail="the value changed (or is gone) since that version"
+            ) from error
+        raise ProblemError(
+            409, detail="a value already exists for this key; use ?overwrite=true or If-Match"
+        ) from error
+    except StoreUnavailable as error:
+        raise _unavailable(error) from error
+    return JSONResponse({"status": "success"}, headers={"ETag": _etag(version)})
+
+
+@router.delete(
+    "/kv", response_model=StatusResponse, dependencies=[Depends(body_limit)], responses={503: {}}
+)
+async def delete(body: KVRequest, request: Request) -> StatusResponse:
+    try:
+        await _service(request).delete(body.database, body.key)
+    except StoreUnavailable as error:
+        raise _unavailable(error) from error
+    return StatusResponse(status="success")
+
+
+@router.get(
+    "/health", response_model=StatusResponse, responses={503: {"description": "database down"}}
+)
+async def health(request: Request) -> StatusResponse:
+    try:
+        await _service(request).store.ping()
+    except StoreUnavailable as error:
+        raise ProblemError(503, detail="the database does not answer") from error
+    return StatusResponse(status="healthy")

@@ -1,0 +1,55 @@
+"""The dumbkv app: same API as the original DumbKV, none of its defects."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import observability
+from dumbkv.api import router
+from dumbkv.kv import KeyValueService
+from dumbkv.pepper import load_pepper
+from dumbkv.settings import Settings
+from dumbkv.store import Store
+from observability import SLO, ReadinessCheck, availability, latency
+
+SLOS = [
+    SLO("availability", objective=0.999, sli=availability()),
+    SLO("latency", objective=0.99, sli=latency(0.25)),
+]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """dumbkv; with no settings they come from the environment."""
+    settings = settings or Settings()
+    pepper = load_pepper(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store.open(
+            settings.database_type, settings.database_location, pool_size=settings.pool_size
+        )
+        try:
+            await store.migrate()  # a fresh database just works
+            app.state.kv = KeyValueService(
+                store, pepper=pepper, max_value_bytes=settings.max_value_bytes
+            )
+            yield
+        finally:
+            await store.close()
+
+    async def database_answers() -> None:
+        await app.state.kv.store.ping()
+
+    app = observability.create_app(
+        "dumbkv",
+        settings,
+        lifespan=lifespan,
+        slos=SLOS,
+        readiness_checks=[ReadinessCheck("database", database_answers, timeout=2.0)],
+        description="Encrypted key-value store (drop-in for DumbKV), SQLite or Postgres.",
+    )
+    app.include_router(router)
+    return app

@@ -1,0 +1,63 @@
+"""The key-value use cases: hash the key, encrypt the value, store, and back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dumbkv import crypto
+from dumbkv.store import Store
+
+
+class ValueTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"value larger than {limit} bytes")
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class Stored:
+    value: str
+    version: int
+
+
+class KeyValueService:
+    def __init__(self, store: Store, *, pepper: bytes, max_value_bytes: int) -> None:
+        self.store = store
+        self.pepper = pepper
+        self.max_value_bytes = max_value_bytes
+
+    def _id(self, database: int, key: str) -> str:
+        return crypto.stored_id(self.pepper, database, key)
+
+    async def read(self, database: int, key: str) -> Stored:
+        """The plaintext; NotFound if absent or expired, DecryptionError if tampered."""
+        row_id = self._id(database, key)
+        row = await self.store.get(row_id)
+        return Stored(crypto.decrypt(key, database, row_id, row.value), row.version)
+
+    async def write(
+        self,
+        database: int,
+        key: str,
+        value: str,
+        *,
+        expected_version: int | None = None,
+        overwrite: bool = False,
+        ttl_s: float | None = None,
+    ) -> int:
+        """Store `value`; the new version. Conflict when the key exists (plain write) or
+        its version is no longer `expected_version` (compare-and-set)."""
+        if len(value.encode("utf-8")) > self.max_value_bytes:
+            raise ValueTooLarge(self.max_value_bytes)
+        row_id = self._id(database, key)
+        blob = crypto.encrypt(key, database, row_id, value)
+        if expected_version is not None:
+            return await self.store.compare_and_set(
+                row_id, blob, expected_version=expected_version, ttl_s=ttl_s
+            )
+        if overwrite:
+            return await self.store.put(row_id, blob, ttl_s=ttl_s)
+        return await self.store.insert(row_id, blob, ttl_s=ttl_s)
+
+    async def delete(self, database: int, key: str) -> None:
+        await self.store.delete(self._id(database, key))

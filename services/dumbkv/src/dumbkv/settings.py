@@ -1,0 +1,34 @@
+"""dumbkv settings. The original's env names are kept so configs carry over:
+DATABASE_TYPE, DATABASE_LOCATION and DUMBKV_PEPPER; the rest use the DUMBKV_ prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DUMBKV_")
+
+    host: str = "127.0.0.1"
+    port: int = 8002
+    log_level: str = "INFO"
+    env: Literal["dev", "prod"] = Field(
+        default="dev", description="prod requires DUMBKV_PEPPER and refuses a generated one"
+    )
+    database_type: Literal["sqlite", "postgres"] = Field(
+        default="sqlite", validation_alias=AliasChoices("DATABASE_TYPE", "DUMBKV_DATABASE_TYPE")
+    )
+    database_location: str = Field(
+        default="./.data/dumbkvstore/dumbkv.db",
+        validation_alias=AliasChoices("DATABASE_LOCATION", "DUMBKV_DATABASE_LOCATION"),
+        description="SQLite file path, or a Postgres URL",
+    )
+    pepper: str | None = Field(
+        default=None, validation_alias=AliasChoices("DUMBKV_PEPPER"), repr=False
+    )
+    max_value_bytes: int = Field(default=1024 * 1024, gt=0)
+    pool_size: int = Field(default=10, gt=0)

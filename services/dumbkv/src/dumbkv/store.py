@@ -1,0 +1,285 @@
+"""Storage: SQLAlchemy 2 async on SQLite (aiosqlite) or Postgres (asyncpg).
+
+Every operation is one statement in its own transaction (`engine.begin()`), rolled back
+on any error, so one failed statement can never poison later requests (the original's
+"current transaction is aborted" until restart). Insert-if-absent, overwrite and
+compare-and-set are single statements that behave the same on both databases.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+metadata = sa.MetaData()
+kv = sa.Table(
+    "kv",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("value", sa.LargeBinary(), nullable=False),
+    sa.Column("version", sa.BigInteger(), nullable=False),
+    sa.Column("expires_at", sa.Float(), nullable=True),
+    sa.Column("updated_at", sa.Float(), nullable=False),
+)
+_MIGRATION_LOCK_ID = 0x6B76  # "kv": serialises migrations of replicas starting together
+
+
+class StoreUnavailable(Exception):
+    """The database did not answer (down, unreachable, locked)."""
+
+
+class Conflict(Exception):
+    """The key exists (insert) or its version moved on (compare-and-set)."""
+
+
+class NotFound(Exception):
+    """No live value under that id."""
+
+
+class StoreLocked(Exception):
+    """Another dumbkv process holds the SQLite file (SQLite mode is single-writer)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    value: bytes
+    version: int
+
+
+def database_url(database_type: str, location: str) -> str:
+    if database_type == "sqlite":
+        return f"sqlite+aiosqlite:///{Path(location).expanduser()}"
+    if location.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + location.split("://", 1)[1]
+    return location
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine, *, lock_file: Any | None = None) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self._lock_file = lock_file
+
+    @classmethod
+    def open(cls, database_type: str, location: str, *, pool_size: int = 10) -> Store:
+        if database_type == "sqlite":
+            path = Path(location).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock_file = _lock_single_writer(path)
+            engine = create_async_engine(database_url("sqlite", str(path)))
+            _configure_sqlite(engine)
+            return cls(engine, lock_file=lock_file)
+        engine = create_async_engine(
+            database_url(database_type, location),
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            pool_timeout=5,
+            connect_args={"timeout": 5, "command_timeout": 10},
+        )
+        return cls(engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+        if self._lock_file is not None:
+            self._lock_file.close()
+
+    async def migrate(self) -> None:
+        """Apply every Alembic migration not yet applied (idempotent)."""
+        async with self._begin() as conn:
+            if self.dialect == "postgresql":
+                await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})"))
+            await conn.run_sync(_upgrade_to_head)
+
+    async def ping(self) -> None:
+        async with self._begin() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def get(self, row_id: str) -> Row:
+        async with self._begin() as conn:
+            found = (
+                await conn.execute(
+                    sa.select(kv.c.value, kv.c.version, kv.c.expires_at).where(kv.c.id == row_id)
+                )
+            ).first()
+        if found is None or _expired(found.expires_at):
+            raise NotFound(row_id)
+        return Row(bytes(found.value), int(found.version))
+
+    async def insert(self, row_id: str, value: bytes, *, ttl_s: float | None) -> int:
+        """Store a new value; `Conflict` if a live one exists (an expired one is replaced)."""
+        now = time.time()
+        values = {
+            "id": row_id,
+            "value": value,
+            "version": 1,
+            "expires_at": _expiry(ttl_s, now),
+            "updated_at": now,
+        }
+        statement = (
+            self._insert(values)
+            .on_conflict_do_update(
+                index_elements=[kv.c.id],
+                set_={
+                    "value": value,
+                    "version": kv.c.version + 1,
+                    "expires_at": values["expires_at"],
+                    "updated_at": now,
+                },
+                where=sa.and_(kv.c.expires_at.is_not(None), kv.c.expires_at <= now),
+            )
+            .returning(kv.c.version)
+        )
+        async with self._begin() as conn:
+            version = (await conn.execute(statement)).scalar_one_or_none()
+        if version is None:
+            raise Conflict(row_id)
+        return int(version)
+
+    async def put(self, row_id: str, value: bytes, *, ttl_s: float | None) -> int:
+        """Store a value whether or not one exists (overwrite)."""
+        now = time.time()
+        values = {
+            "id": row_id,
+            "value": value,
+            "version": 1,
+            "expires_at": _expiry(ttl_s, now),
+            "updated_at": now,
+        }
+        statement = (
+            self._insert(values)
+            .on_conflict_do_update(
+                index_elements=[kv.c.id],
+                set_={
+                    "value": value,
+                    "version": kv.c.version + 1,
+                    "expires_at": values["expires_at"],
+                    "updated_at": now,
+                },
+            )
+            .returning(kv.c.version)
+        )
+        async with self._begin() as conn:
+            return int((await conn.execute(statement)).scalar_one())
+
+    async def compare_and_set(
+        self, row_id: str, value: bytes, *, expected_version: int, ttl_s: float | None
+    ) -> int:
+        """Replace the value only if its version is still `expected_version`."""
+        now = time.time()
+        statement = (
+            sa.update(kv)
+            .where(kv.c.id == row_id, kv.c.version == expected_version)
+            .where(sa.or_(kv.c.expires_at.is_(None), kv.c.expires_at > now))
+            .values(
+                value=value,
+                version=kv.c.version + 1,
+                expires_at=_expiry(ttl_s, now),
+                updated_at=now,
+            )
+            .returning(kv.c.version)
+        )
+        async with self._begin() as conn:
+            version = (await conn.execute(statement)).scalar_one_or_none()
+        if version is None:
+            raise Conflict(row_id)
+        return int(version)
+
+    async def delete(self, row_id: str) -> None:
+        async with self._begin() as conn:
+            await conn.execute(sa.delete(kv).where(kv.c.id == row_id))
+
+    def _insert(self, values: dict[str, Any]) -> Any:
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        return dialect_insert(kv).values(**values)
+
+    def _begin(self) -> _Transaction:
+        return _Transaction(self.engine)
+
+
+_UNAVAILABLE = (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError, TimeoutError)
+
+
+class _Transaction:
+    """`engine.begin()` that turns driver and connection failures into StoreUnavailable."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._context = engine.begin()
+
+    async def __aenter__(self) -> AsyncConnection:
+        try:
+            return await self._context.__aenter__()
+        except _UNAVAILABLE as error:
+            raise StoreUnavailable(str(error)) from error
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        try:
+            await self._context.__aexit__(*exc_info)
+        except _UNAVAILABLE as error:
+            raise StoreUnavailable(str(error)) from error
+        error = exc_info[1]
+        if isinstance(error, _UNAVAILABLE):
+            raise StoreUnavailable(str(error)) from error
+
+
+def _expiry(ttl_s: float | None, now: float) -> float | None:
+    return None if ttl_s is None else now + ttl_s
+
+
+def _expired(expires_at: float | None) -> bool:
+    return expires_at is not None and expires_at <= time.time()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL + synchronous=FULL: an acknowledged write survives a crash or power cut.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+
+def _lock_single_writer(path: Path) -> Any:
+    lock_path = path.with_name(path.name + ".lock")
+    handle = lock_path.open("a")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError as error:
+        handle.close()
+        raise StoreLocked(
+            f"{path} is in use by another dumbkv process (SQLite mode is single-writer: "
+            "run one replica, or use DATABASE_TYPE=postgres to scale out)"
+        ) from error
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def _upgrade_to_head(connection: sa.Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+
+    def upgrade(revision: Any, _context: Any) -> Any:
+        return script._upgrade_revs("head", revision)
+
+    with EnvironmentContext(config, script, fn=upgrade, destination_rev="head") as environment:
+        environment.configure(connection=connection, target_metadata=metadata)
+        with environment.begin_transaction():
+            environment.run_migrations()

@@ -1,0 +1,152 @@
+"""The dumbkv API contract, on SQLite and Postgres alike (one behavioural suite)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+
+import httpx
+
+from tests.services.dumbkv.conftest import KV
+from tests.support import run_schemathesis
+
+
+def key() -> str:
+    return f"k-{uuid.uuid4().hex}"
+
+
+def test_written_value_reads_back_with_an_etag(kv: KV) -> None:
+    k = key()
+    written = kv.put(k, "hello wörld")
+
+    read = kv.get(k)
+
+    assert written.status_code == 200
+    assert written.json() == {"status": "success"}
+    assert read.status_code == 200
+    assert read.json() == {"value": "hello wörld"}
+    assert read.headers["etag"] == '"v1"'
+
+
+def test_writing_an_existing_key_is_409_and_keeps_the_value(kv: KV) -> None:
+    k = key()
+    kv.put(k, "first")
+
+    second = kv.put(k, "second")
+
+    assert second.status_code == 409
+    assert second.headers["content-type"] == "application/problem+json"
+    assert kv.get(k).json() == {"value": "first"}
+
+
+def test_reading_a_missing_key_is_404_problem(kv: KV) -> None:
+    response = kv.get(key())
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_write_without_value_is_422(kv: KV) -> None:
+    assert kv.put(key(), None).status_code == 422
+
+
+def test_key_and_database_limits_are_422(kv: KV) -> None:
+    assert kv.put("", "v").status_code == 422
+    assert kv.put("k" * 1025, "v").status_code == 422
+    assert kv.put(key(), "v", database=2**31).status_code == 422
+    assert kv.put(key(), "v", database=-1).status_code == 422
+    assert kv.put("k" * 1024, "v", database=2**31 - 1).status_code == 200
+
+
+def test_value_over_one_mib_is_413(kv: KV) -> None:
+    k = key()
+
+    response = kv.put(k, "x" * (1024 * 1024 + 1))
+
+    assert response.status_code == 413
+    assert kv.get(k).status_code == 404
+    assert kv.put(k, "x" * (1024 * 1024)).status_code == 200
+
+
+def test_delete_is_idempotent(kv: KV) -> None:
+    k = key()
+    kv.put(k, "v")
+
+    assert kv.delete(k).json() == {"status": "success"}
+    assert kv.delete(k).status_code == 200
+    assert kv.get(k).status_code == 404
+
+
+def test_databases_are_separate_namespaces(kv: KV) -> None:
+    k = key()
+    kv.put(k, "zero", database=0)
+    kv.put(k, "one", database=1)
+
+    assert kv.get(k, database=0).json() == {"value": "zero"}
+    assert kv.get(k, database=1).json() == {"value": "one"}
+
+
+def test_compare_and_set_with_if_match(kv: KV) -> None:
+    k = key()
+    kv.put(k, "v1")
+
+    updated = kv.put(k, "v2", headers={"If-Match": '"v1"'})
+    stale = kv.put(k, "v3", headers={"If-Match": '"v1"'})
+
+    assert updated.status_code == 200
+    assert updated.headers["etag"] == '"v2"'
+    assert stale.status_code == 412
+    assert kv.get(k).json() == {"value": "v2"}
+
+
+def test_compare_and_set_with_version_field_and_overwrite(kv: KV) -> None:
+    k = key()
+    kv.put(k, "a")
+
+    assert kv.put(k, "b", version=1).status_code == 200
+    assert kv.put(k, "c", version=1).status_code == 412
+    assert kv.put(k, "d", params={"overwrite": "true"}).status_code == 200
+    assert kv.get(k).json() == {"value": "d"}
+
+
+def test_value_expires_after_its_ttl(kv: KV) -> None:
+    k = key()
+    kv.put(k, "short-lived", ttl_s=0.2)
+    first = kv.get(k).status_code
+
+    deadline = time.monotonic() + 10
+    while kv.get(k).status_code == 200 and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the server's observable state, bounded
+
+    assert first == 200
+    assert kv.get(k).status_code == 404
+    assert kv.put(k, "again").status_code == 200  # an expired key can be written anew
+
+
+def test_health_checks_the_database(kv: KV) -> None:
+    assert httpx.get(f"{kv.url}/health").json() == {"status": "healthy"}
+    assert httpx.get(f"{kv.url}/readyz").status_code == 200
+
+
+async def test_fifty_concurrent_cas_writers_have_exactly_one_winner(kv: KV) -> None:
+    k = key()
+    kv.put(k, "start")
+    async with httpx.AsyncClient(base_url=kv.url, timeout=30) as client:
+
+        async def writer(i: int, version: int) -> int:
+            response = await client.put(
+                "/kv", json={"key": k, "value": f"w{i}"}, headers={"If-Match": f'"v{version}"'}
+            )
+            return response.status_code
+
+        for version in (1, 2):
+            statuses = await asyncio.gather(*(writer(i, version) for i in range(50)))
+            assert statuses.count(200) == 1
+            assert statuses.count(412) == 49
+
+    assert kv.get(k).headers["etag"] == '"v3"'
+
+
+def test_openapi_fuzzing_finds_no_server_error(kv: KV) -> None:
+    run_schemathesis(kv.url, max_examples=30)
