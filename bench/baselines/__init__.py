@@ -1,0 +1,1 @@
+"""Naive baselines the benchmarks measure the platform against."""
