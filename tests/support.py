@@ -8,13 +8,21 @@ from pathlib import Path
 
 
 def run_schemathesis(
-    base_url: str, *, max_examples: int = 25, seed: int = 1, exclude_path_regex: str | None = None
+    base_url: str,
+    *,
+    max_examples: int = 25,
+    seed: int = 1,
+    exclude_path_regex: str | None = None,
+    workers: int = 1,
 ) -> str:
     """Fuzz a running service from its own OpenAPI document; fails on any 5xx.
 
     Runs the schemathesis CLI against `<base_url>/openapi.json` with the
     `not_a_server_error` check (every generated request, valid or not, must get a
     non-5xx answer). Returns the report; raises AssertionError with it on failure.
+    One worker by default: CPython 3.11's `ast.parse` is not thread-safe, and
+    hypothesis parses lambdas while describing strategies ("AST constructor recursion
+    depth mismatch" from two workers generating at once).
     """
     cli = Path(sys.executable).with_name("schemathesis")
     result = subprocess.run(
@@ -31,7 +39,7 @@ def run_schemathesis(
             "--request-timeout",
             "10",
             "--workers",
-            "2",
+            str(workers),
             *(["--exclude-path-regex", exclude_path_regex] if exclude_path_regex else []),
         ],
         capture_output=True,

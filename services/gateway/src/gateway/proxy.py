@@ -26,6 +26,8 @@ PASSED_HEADERS = (
     "x-stale",
 )
 FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "if-none-match", "if-match", "x-request-id")
+# Services mounted under /api/<name> build their links (Location, Link, avatar_url) from it.
+EDGE_PREFIX = "/api"
 
 
 class UpstreamNotConfigured(Exception):
@@ -63,6 +65,7 @@ async def forward(
     if client is None:
         raise UpstreamNotConfigured(name)
     outbound = {k: v for k, v in headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
+    outbound["X-Forwarded-Prefix"] = EDGE_PREFIX
     try:
         response: httpx.Response = await client.request(
             method,

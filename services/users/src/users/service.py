@@ -1,0 +1,65 @@
+"""Use cases that touch both stores, ordered so a failure leaves nothing dangling.
+
+Object first, then the row that points at it; when the row write fails the new object
+is deleted. A row therefore never points at a missing object, and an orphan object can
+only survive a crash between the two writes or a failed cleanup (logged as
+`avatar_cleanup_failed`; a bucket lifecycle sweep can remove them).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import IO
+
+from users.avatars import AvatarStore, inspect_upload
+from users.repository import UserRecord, UserRepository
+
+
+class UserService:
+    def __init__(self, users: UserRepository, avatars: AvatarStore, max_avatar_bytes: int) -> None:
+        self.users = users
+        self.avatars = avatars
+        self.max_avatar_bytes = max_avatar_bytes
+
+    async def create(self, name: str, email: str, avatar: IO[bytes] | None) -> UserRecord:
+        user = UserRecord(
+            id=uuid.uuid4().hex,
+            name=name,
+            email=email,
+            created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        )
+        if avatar is None:
+            await self.users.create(user)
+            return user
+        kind, size = inspect_upload(avatar, self.max_avatar_bytes)
+        key = self.avatars.new_key(user.id, kind)
+        await self.avatars.put(key, avatar, size, kind)
+        user = replace(user, avatar_key=key, avatar_content_type=kind.content_type)
+        try:
+            await self.users.create(user)
+        except BaseException:
+            await self.avatars.delete_quietly(key)
+            raise
+        return user
+
+    async def replace_avatar(self, user_id: str, avatar: IO[bytes]) -> UserRecord:
+        kind, size = inspect_upload(avatar, self.max_avatar_bytes)
+        user = await self.users.get(user_id)  # 404 before anything is uploaded
+        key = self.avatars.new_key(user.id, kind)
+        await self.avatars.put(key, avatar, size, kind)
+        try:
+            previous = await self.users.set_avatar(user.id, key, kind.content_type)
+        except BaseException:
+            await self.avatars.delete_quietly(key)
+            raise
+        if previous and previous != key:
+            await self.avatars.delete_quietly(previous)
+        return replace(user, avatar_key=key, avatar_content_type=kind.content_type)
+
+    async def delete(self, user_id: str) -> None:
+        user = await self.users.get(user_id)
+        await self.users.delete(user)
+        if user.avatar_key:
+            await self.avatars.delete_quietly(user.avatar_key)
