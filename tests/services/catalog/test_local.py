@@ -1,0 +1,66 @@
+"""The local ASGI adapter as a real uvicorn process: same handler, health, OpenAPI fuzzing."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.services.catalog.conftest import create_seeded_table
+from tests.support import run_schemathesis
+from tools.procs import LOOPBACK, ServerProcess, free_port
+
+
+@pytest.fixture
+def local_url(moto_endpoint: Any, aws_env: dict[str, str]) -> Iterator[str]:
+    port = free_port()
+    table_name = create_seeded_table(moto_endpoint.url)
+    process = ServerProcess(
+        "catalog",
+        [sys.executable, "-m", "catalog.local"],
+        env={**aws_env, "TABLE_NAME": table_name, "CATALOG_PORT": str(port)},
+        ready_url=f"http://{LOOPBACK}:{port}/livez",
+    )
+    process.start().wait_ready()
+    try:
+        yield f"http://{LOOPBACK}:{port}"
+    finally:
+        process.stop()
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_local_adapter_serves_the_handler(local_url: str) -> None:
+    status, headers, body = get(f"{local_url}/llms/Gemini%201.5%20Pro")
+
+    assert status == 200
+    assert headers["content-type"] == "application/json"
+    assert json.loads(body)["context_window"] == 1000000
+
+
+def test_local_adapter_honours_if_none_match(local_url: str) -> None:
+    _, headers, _ = get(f"{local_url}/llms?provider=OpenAI")
+
+    status, _, body = get(f"{local_url}/llms?provider=OpenAI", {"If-None-Match": headers["etag"]})
+
+    assert (status, body) == (304, b"")
+
+
+def test_local_adapter_is_ready_when_the_catalog_can_be_read(local_url: str) -> None:
+    assert get(f"{local_url}/readyz")[0] == 200
+
+
+def test_schemathesis_finds_no_server_error(local_url: str) -> None:
+    run_schemathesis(local_url, max_examples=30)
