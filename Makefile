@@ -4,8 +4,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 VENV := .venv
 PY := $(VENV)/bin/python
+# Two workers (the CI machine has 2 cores; most tests wait on processes); a test file
+# stays on one worker so its module fixtures (servers) start once.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: help run test test-fast lint format lock bootstrap test-infra images bench manifests tour clean
+.PHONY: help run test test-fast lint format lock bootstrap test-infra images lambda-zip bench manifests tour clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -16,9 +19,10 @@ bootstrap: ## install uv (if missing) and .venv from the committed hash-pinned p
 run: bootstrap ## start the whole platform locally on embedded defaults (Ctrl-C stops it)
 	@$(PY) -m tools.launcher
 
-test: bootstrap test-infra ## every test, with real Postgres (Testcontainers) and local AWS
+test: bootstrap test-infra ## every test (real Postgres, local AWS, uvicorn processes), then every image built and smoke-run
 	@set -a; source .cache/test-infra.env; set +a; \
 	  $(PY) -m pytest $(PYTEST_ARGS)
+	@bash scripts/images.sh --smoke
 
 test-fast: bootstrap ## tests that need no Docker engine (quick inner loop)
 	@$(PY) -m pytest -m "not docker and not slow" $(PYTEST_ARGS)
@@ -37,6 +41,9 @@ format: bootstrap ## apply ruff's formatting and safe fixes
 
 lock: ## re-resolve and rewrite the hash-pinned exports in requirements/
 	@bash scripts/lock.sh
+
+lambda-zip: bootstrap ## the catalog Lambda artifact (services/catalog/dist/catalog.zip); prints its size
+	@$(PY) -m tools.lambda_zip
 
 bench: bootstrap ## every benchmark; prints figures as ratios to a baseline of the same run
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -14,6 +14,11 @@ revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 declare -A port=([gateway]=8000 [remote]=8001 [dumbkv]=8002 [predictor]=8003 [users]=8004 [catalog]=8005)
 status=0
 for svc in "${SERVICES[@]}"; do
+  package="$(basename "$(dirname "$(ls -d services/$svc/src/*/__init__.py | head -1)")")"
+  if [[ ! -f "services/$svc/src/$package/__main__.py" ]]; then
+    echo "images: $svc has no entrypoint yet (services/$svc/src/$package/__main__.py): skipped"
+    continue
+  fi
   start=$SECONDS
   if ! docker build --quiet -f "services/$svc/Dockerfile" --build-arg "BASE_IMAGE=$base" \
       --build-arg "REVISION=$revision" -t "platform/$svc:dev" . >/tmp/image-build-$svc.log 2>&1; then

@@ -1,14 +1,16 @@
 """The whole platform on one machine: `make run` (and the end-to-end tests).
 
-Starts local AWS (moto) and every service in dependency order, each once its
-dependencies answer their readiness probe, with logs prefixed per service; prints a
-table of URLs; Ctrl-C (or SIGTERM) stops everything in reverse order, leaving no
-orphan process (each service runs in its own process group, stopped as a group).
+Starts local AWS (moto) and every service in dependency order (services that do not
+need each other start together), each once its dependencies answer their readiness
+probe, with logs prefixed per service; prints a table of URLs; Ctrl-C (or SIGTERM)
+stops everything in reverse order, leaving no orphan process (each service runs in
+its own process group, stopped as a group).
 
 Ports are the contract (gateway 8000, remote 8001, dumbkv 8002, predictor 8003,
 users 8004, catalog 8005, predictor backend 8006; local AWS on a free port). Any
 environment variable given to `make run` reaches the services unchanged and wins over
 the launcher's defaults: `GATEWAY_REMOTE_URLS=http://127.0.0.1:9001 make run`.
+Local state (dumbkv's SQLite file) goes under `PLATFORM_DATA_DIR` (default `./.data`).
 A service whose package has no entry point yet is listed as "not built" and skipped.
 """
 
@@ -153,8 +155,8 @@ class Platform:
             self.skipped = [spec.name for spec in self.services if spec not in runnable]
             if any(spec.uses_aws for spec in runnable):
                 self._start_local_aws()
-            for spec in _in_dependency_order(runnable):
-                self._start(spec)
+            for wave in _waves(runnable):
+                self._start_together(wave)
         except BaseException:
             self.stop()
             raise
@@ -193,19 +195,25 @@ class Platform:
         self.aws_url = localaws.endpoint_url(moto)
 
     def _start(self, spec: ServiceSpec) -> None:
-        env = self.service_env(spec)
-        if spec.setup:
-            self._run_setup(spec, env)
-        port = self.ports[spec.name]
-        process = ServerProcess(
-            spec.name,
-            [sys.executable, "-m", spec.module],
-            env=env,
-            ready_url=f"http://{LOOPBACK}:{port}/readyz",
-            ready_timeout=self.ready_timeout,
-            output=self.output,
-        )
-        self.processes[spec.name] = process.start().wait_ready()
+        self._start_together([spec])
+
+    def _start_together(self, specs: Sequence[ServiceSpec]) -> None:
+        """Start services that do not need each other at once, then wait for each."""
+        for spec in specs:
+            env = self.service_env(spec)
+            if spec.setup:
+                self._run_setup(spec, env)
+            port = self.ports[spec.name]
+            self.processes[spec.name] = ServerProcess(
+                spec.name,
+                [sys.executable, "-m", spec.module],
+                env=env,
+                ready_url=f"http://{LOOPBACK}:{port}/readyz",
+                ready_timeout=self.ready_timeout,
+                output=self.output,
+            ).start()
+        for spec in specs:
+            self.processes[spec.name].wait_ready()
 
     def _run_setup(self, spec: ServiceSpec, env: Mapping[str, str]) -> None:
         setup = ServerProcess(f"{spec.name}-setup", [sys.executable, "-m", *spec.setup], env=env)
@@ -236,6 +244,19 @@ def _in_dependency_order(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
     return ordered
 
 
+def _waves(specs: Sequence[ServiceSpec]) -> list[list[ServiceSpec]]:
+    """Dependency levels: every service in a wave needs only services of earlier waves."""
+    names = {spec.name for spec in specs}
+    level: dict[str, int] = {}
+    for spec in _in_dependency_order(specs):
+        needs = [level[need] for need in spec.needs if need in names]
+        level[spec.name] = 1 + max(needs, default=-1)
+    waves: list[list[ServiceSpec]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for spec in specs:
+        waves[level[spec.name]].append(spec)
+    return waves
+
+
 def url_table(platform: Platform) -> str:
     rows = [("service", "url", "docs")]
     for spec in platform.services:
@@ -258,7 +279,8 @@ def main() -> int:
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    platform = Platform(output=sys.stdout)
+    data_dir = Path(os.environ.get("PLATFORM_DATA_DIR", REPO_ROOT / ".data"))
+    platform = Platform(output=sys.stdout, data_dir=data_dir)
     print("launcher: starting the platform (Ctrl-C stops everything)", flush=True)
     try:
         platform.start()

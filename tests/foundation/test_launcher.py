@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.launcher import SERVICES, Platform, ServiceSpec, _in_dependency_order
+from tools.launcher import SERVICES, Platform, ServiceSpec, _in_dependency_order, _waves
 
 
 def test_services_start_after_everything_they_need() -> None:
@@ -55,3 +55,14 @@ def test_dependency_cycle_is_refused() -> None:
 
     with pytest.raises(ValueError, match="cycle"):
         _in_dependency_order([a, b])
+
+
+def test_waves_start_together_only_what_does_not_depend_on_each_other() -> None:
+    waves = [[spec.name for spec in wave] for wave in _waves(SERVICES)]
+
+    position = {name: index for index, wave in enumerate(waves) for name in wave}
+    assert sorted(position) == sorted(spec.name for spec in SERVICES)
+    for spec in SERVICES:
+        for need in spec.needs:
+            assert position[need] < position[spec.name]
+    assert len(waves[0]) > 1, "independent services should start together"
