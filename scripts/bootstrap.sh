@@ -14,7 +14,7 @@ if ! command -v uv >/dev/null 2>&1; then
   "$PYTHON" -m pip install --quiet "uv==${UV_VERSION}"
 fi
 
-MEMBERS=(libs/observability libs/resilience services/*/)
+MEMBERS=(libs/*/ services/*/)
 stamp_inputs() {
   cat requirements/dev.txt
   for m in "${MEMBERS[@]}"; do cat "$m/pyproject.toml"; done

@@ -6,15 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
+from identity import require_caller
 from pydantic import BaseModel, ConfigDict, Field
 
 from dumbkv.crypto import DecryptionError
 from dumbkv.kv import KeyValueService, ValueTooLarge
 from dumbkv.store import Conflict, NotFound, StoreUnavailable
+from dumbkv.tenancy import authorize_database
 from dumbkv.ui import PAGE
 from observability import ProblemError
 
-router = APIRouter()
+# With PLATFORM_IDENTITY_SECRET set, every route needs the gateway's signed identity (401).
+router = APIRouter(dependencies=[Depends(require_caller)])
+# The UI page itself holds no data; the calls it makes go through `router`.
+pages = APIRouter()
 MAX_DATABASE = 2**31 - 1
 BODY_LIMIT = 2 * 1024 * 1024 + 4096  # a 1 MiB value fits even with JSON escapes
 
@@ -66,7 +71,7 @@ def _unavailable(error: StoreUnavailable) -> ProblemError:
     return ProblemError(503, detail="the database is unavailable", headers={"Retry-After": "1"})
 
 
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+@pages.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def index() -> str:
     return PAGE
 
@@ -78,6 +83,7 @@ async def index() -> str:
     responses={404: {"description": "no such key"}, 503: {"description": "database down"}},
 )
 async def read(body: KVRequest, request: Request) -> JSONResponse:
+    authorize_database(request, body.database)
     try:
         stored = await _service(request).read(body.database, body.key)
     except NotFound as error:
@@ -101,6 +107,7 @@ async def write(
     overwrite: Annotated[bool, Query(description="replace an existing value")] = False,
     if_match: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
+    authorize_database(request, body.database)
     if body.value is None:
         raise ProblemError(422, detail="`value` is required to write", errors=[
             {"path": "body.value", "message": "Field required", "type": "missing"}])  # fmt: skip
@@ -129,6 +136,7 @@ async def write(
     "/kv", response_model=StatusResponse, dependencies=[Depends(body_limit)], responses={503: {}}
 )
 async def delete(body: KVRequest, request: Request) -> StatusResponse:
+    authorize_database(request, body.database)
     try:
         await _service(request).delete(body.database, body.key)
     except StoreUnavailable as error:

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import observability
-from dumbkv.api import router
+from dumbkv.api import pages, router
 from dumbkv.kv import KeyValueService
 from dumbkv.pepper import load_pepper
 from dumbkv.settings import Settings
@@ -51,5 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         readiness_checks=[ReadinessCheck("database", database_answers, timeout=2.0)],
         description="Encrypted key-value store (drop-in for DumbKV), SQLite or Postgres.",
     )
+    app.state.identity_secret = (
+        settings.identity_secret.encode() if settings.identity_secret else None
+    )
+    app.state.tenant_databases = settings.tenant_databases
+    app.include_router(pages)
     app.include_router(router)
     return app

@@ -32,3 +32,13 @@ class Settings(BaseSettings):
     )
     max_value_bytes: int = Field(default=1024 * 1024, gt=0)
     pool_size: int = Field(default=10, gt=0)
+    identity_secret: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PLATFORM_IDENTITY_SECRET", "DUMBKV_IDENTITY_SECRET"),
+        repr=False,
+        description="shared with the gateway; when set, every call needs its signed identity",
+    )
+    tenant_databases: dict[str, list[int]] = Field(
+        default_factory=lambda: {"*": [0]},
+        description='JSON: identity subject -> its database numbers; "*" for the rest',
+    )

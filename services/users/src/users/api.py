@@ -6,12 +6,15 @@ by their bytes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from identity import caller as verified_caller
+from identity import require_caller
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
@@ -19,7 +22,8 @@ from observability import ProblemError
 from users.repository import DuplicateEmail, UserNotFound, UserRecord, decode_cursor
 from users.service import UserService
 
-router = APIRouter()
+# With PLATFORM_IDENTITY_SECRET set, every route needs the gateway's signed identity (401).
+router = APIRouter(dependencies=[Depends(require_caller)])
 FORM_FIELDS = frozenset({"name", "email", "avatar"})
 SAFE_PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
 
@@ -51,6 +55,31 @@ AVATAR_ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "avatar larger than 5 MiB"},
     415: {"description": "avatar is not a PNG, JPEG, GIF or WebP image (judged by content)"},
 }
+
+
+def _owner_for_create(request: Request) -> str | None:
+    """Who the new user belongs to; anonymous callers may not create users."""
+    who = verified_caller(request)
+    if who is None:
+        return None
+    if who.is_anonymous:
+        raise ProblemError(
+            401, detail="sign in to create a user", headers={"WWW-Authenticate": "Api-Key, Bearer"}
+        )
+    return who.subject
+
+
+def _authorizer(request: Request) -> Callable[[UserRecord], None]:
+    """A caller may change only the users it created; admins may change any."""
+    who = verified_caller(request)
+
+    def authorize(user: UserRecord) -> None:
+        if who is None or who.is_admin:
+            return
+        if who.is_anonymous or user.owner != who.subject:
+            raise ProblemError(403, detail="you may only change your own user")
+
+    return authorize
 
 
 def _service(request: Request) -> UserService:
@@ -180,7 +209,10 @@ async def create_user(request: Request) -> JSONResponse:
     body, avatar = await _parse_create(request)
     try:
         user = await _service(request).create(
-            body.name, body.email, avatar.file if avatar is not None else None
+            body.name,
+            body.email,
+            avatar.file if avatar is not None else None,
+            owner=_owner_for_create(request),
         )
     except DuplicateEmail:
         raise ProblemError(409, detail="a user with this email already exists") from None
@@ -190,7 +222,7 @@ async def create_user(request: Request) -> JSONResponse:
 
 async def _replace_avatar(request: Request, user_id: str, file: UploadFile) -> UserRecord:
     try:
-        return await _service(request).replace_avatar(user_id, file.file)
+        return await _service(request).replace_avatar(user_id, file.file, _authorizer(request))
     except UserNotFound:
         raise ProblemError(404, detail="no such user") from None
 
@@ -252,7 +284,7 @@ async def get_avatar(request: Request, user_id: Annotated[str, Path(max_length=6
 async def delete_user(request: Request, user_id: Annotated[str, Path(max_length=64)]) -> Response:
     """Delete the user, its email claim and its avatar."""
     try:
-        await _service(request).delete(user_id)
+        await _service(request).delete(user_id, _authorizer(request))
     except UserNotFound:
         raise ProblemError(404, detail="no such user") from None
     return Response(status_code=204)

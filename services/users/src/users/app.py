@@ -69,6 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         description="Users in DynamoDB, private avatars in S3.",
     )
+    app.state.identity_secret = (
+        settings.identity_secret.encode() if settings.identity_secret else None
+    )
     app.include_router(router)
     # Innermost (appended, not add_middleware's outermost) so early 413s are still
     # measured and logged by the observability middleware.

@@ -39,6 +39,7 @@ class UserRecord:
     created_at: str
     avatar_key: str | None = None
     avatar_content_type: str | None = None
+    owner: str | None = None  # the identity subject that created the user
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> UserRecord:
@@ -53,6 +54,7 @@ class UserRecord:
             created_at=item["created_at"]["S"],
             avatar_key=text("avatar_key"),
             avatar_content_type=text("avatar_content_type"),
+            owner=text("owner"),
         )
 
     def to_item(self) -> dict[str, Any]:
@@ -63,6 +65,8 @@ class UserRecord:
             "email": {"S": self.email},
             "created_at": {"S": self.created_at},
         }
+        if self.owner:
+            item["owner"] = {"S": self.owner}
         if self.avatar_key:
             item["avatar_key"] = {"S": self.avatar_key}
             item["avatar_content_type"] = {"S": self.avatar_content_type or ""}

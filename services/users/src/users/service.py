@@ -9,12 +9,16 @@ only survive a crash between the two writes or a failed cleanup (logged as
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO
 
 from users.avatars import AvatarStore, inspect_upload
 from users.repository import UserRecord, UserRepository
+
+# Raises (403) when the caller may not change this user.
+Authorize = Callable[[UserRecord], None]
 
 
 class UserService:
@@ -23,12 +27,15 @@ class UserService:
         self.avatars = avatars
         self.max_avatar_bytes = max_avatar_bytes
 
-    async def create(self, name: str, email: str, avatar: IO[bytes] | None) -> UserRecord:
+    async def create(
+        self, name: str, email: str, avatar: IO[bytes] | None, *, owner: str | None = None
+    ) -> UserRecord:
         user = UserRecord(
             id=uuid.uuid4().hex,
             name=name,
             email=email,
             created_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+            owner=owner,
         )
         if avatar is None:
             await self.users.create(user)
@@ -44,9 +51,12 @@ class UserService:
             raise
         return user
 
-    async def replace_avatar(self, user_id: str, avatar: IO[bytes]) -> UserRecord:
+    async def replace_avatar(
+        self, user_id: str, avatar: IO[bytes], authorize: Authorize = lambda _user: None
+    ) -> UserRecord:
         kind, size = inspect_upload(avatar, self.max_avatar_bytes)
         user = await self.users.get(user_id)  # 404 before anything is uploaded
+        authorize(user)
         key = self.avatars.new_key(user.id, kind)
         await self.avatars.put(key, avatar, size, kind)
         try:
@@ -58,8 +68,9 @@ class UserService:
             await self.avatars.delete_quietly(previous)
         return replace(user, avatar_key=key, avatar_content_type=kind.content_type)
 
-    async def delete(self, user_id: str) -> None:
+    async def delete(self, user_id: str, authorize: Authorize = lambda _user: None) -> None:
         user = await self.users.get(user_id)
+        authorize(user)
         await self.users.delete(user)
         if user.avatar_key:
             await self.avatars.delete_quietly(user.avatar_key)

@@ -39,3 +39,9 @@ class Settings(BaseSettings):
     max_avatar_bytes: int = Field(default=5 * MIB, gt=0)
     presign_ttl_s: int = Field(default=300, gt=0, le=3600)
     aws_timeout_s: float = Field(default=2.0, gt=0, description="per AWS call attempt")
+    identity_secret: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PLATFORM_IDENTITY_SECRET", "USERS_IDENTITY_SECRET"),
+        repr=False,
+        description="shared with the gateway; when set, every call needs its signed identity",
+    )
