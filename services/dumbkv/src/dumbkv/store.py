@@ -68,6 +68,14 @@ def database_url(database_type: str, location: str) -> str:
     return location
 
 
+# Every use of a connection is `engine.begin()`, which ends its transaction (commit or
+# rollback) before the connection goes back: the pool's own rollback-on-return would be
+# a second round trip per operation. No pre-ping either: a connection broken by a
+# database restart fails its statement, SQLAlchemy invalidates the pool on that
+# disconnect error, and the caller gets 503 + Retry-After (as during the outage itself).
+_NO_RESET: dict[str, Any] = {"pool_reset_on_return": None}
+
+
 class Store:
     def __init__(self, engine: AsyncEngine, *, lock_file: Any | None = None) -> None:
         self.engine = engine
@@ -80,15 +88,15 @@ class Store:
             path = Path(location).expanduser()
             path.parent.mkdir(parents=True, exist_ok=True)
             lock_file = _lock_single_writer(path)
-            engine = create_async_engine(database_url("sqlite", str(path)))
+            engine = create_async_engine(database_url("sqlite", str(path)), **_NO_RESET)
             _configure_sqlite(engine)
             return cls(engine, lock_file=lock_file)
         engine = create_async_engine(
             database_url(database_type, location),
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
             pool_timeout=5,
+            **_NO_RESET,
             connect_args={"timeout": 5, "command_timeout": 10},
         )
         return cls(engine)
