@@ -1,0 +1,189 @@
+"""The predictor (dynamic batching) vs a naive one-backend-call-per-agent service, same run.
+
+`--clients` concurrent clients (default 1,000), each sending requests of 4 agents (one
+per key: 2 models x 2 agent types) in a closed loop for `--seconds`, against the mock
+backend time-scaled to 30-70 ms per call. Both services are real uvicorn processes on
+loopback in front of the same kind of backend process (a fresh one each).
+
+Prints agents/s, p50/p99 request latency, mean batch size, backend calls, and the
+predictor's throughput as a fraction of its ceiling
+`keys x max_concurrent_batches x max_batch_size / mean backend latency`.
+Goals: >= 90 % of that ceiling, >= 20x naive, p50 <= backend latency + max_wait + 50 ms.
+
+    .venv/bin/python bench/predictor_load.py [--seconds 10] [--clients 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tools.procs import ServerProcess, free_port, uvicorn_command  # noqa: E402
+
+KEYS = [("m1", "a"), ("m1", "b"), ("m2", "a"), ("m2", "b")]
+MAX_BATCH, MAX_WAIT_MS = 64, 50.0
+DIMENSION = 16
+
+
+async def drive(url: str, clients: int, seconds: float) -> tuple[int, list[float], int]:
+    """Closed loop: each client sends its next request when the previous one answered."""
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=30)
+    ) as session:
+        start = asyncio.Event()
+        stop_at = 0.0
+
+        async def client(c: int) -> None:
+            nonlocal errors
+            await start.wait()
+            n = 0
+            while time.monotonic() < stop_at:
+                body = {
+                    "agents": {
+                        f"{c}-{n}-{i}": {
+                            "vector": [float(c % 7), float(i)] + [0.25] * (DIMENSION - 2),
+                            "model": model,
+                            "agent_type": agent_type,
+                        }
+                        for i, (model, agent_type) in enumerate(KEYS)
+                    }
+                }
+                started = time.perf_counter()
+                try:
+                    async with session.post(f"{url}/predict", json=body) as response:
+                        await response.read()
+                        ok = response.status == 200
+                except (aiohttp.ClientError, TimeoutError):
+                    ok = False
+                latencies.append(time.perf_counter() - started)
+                errors += not ok
+                n += 1
+
+        tasks = [asyncio.create_task(client(c)) for c in range(clients)]
+        began = time.monotonic()
+        stop_at = began + seconds
+        start.set()
+        await asyncio.gather(*tasks)
+        elapsed = time.monotonic() - began
+    return len(latencies), latencies, errors, elapsed
+
+
+def backend(port: int, latency: tuple[float, float], max_concurrency: int) -> ServerProcess:
+    return ServerProcess(
+        f"backend-{port}",
+        [sys.executable, "-m", "predictor.backend"],
+        env={
+            "BACKEND_PORT": str(port),
+            "BACKEND_LATENCY_MIN": str(latency[0]),
+            "BACKEND_LATENCY_MAX": str(latency[1]),
+            "BACKEND_LOG_LEVEL": "WARNING",
+            "BACKEND_MAX_CONCURRENCY": str(max_concurrency),
+        },
+        ready_url=f"http://127.0.0.1:{port}/readyz",
+    )
+
+
+async def run(label: str, args: argparse.Namespace) -> dict[str, float]:
+    backend_port, port = free_port(), free_port()
+    backend_url = f"http://127.0.0.1:{backend_port}"
+    if label == "predictor":
+        command = [sys.executable, "-m", "predictor"]
+        env = {
+            "PREDICTOR_PORT": str(port),
+            "PREDICTOR_BACKEND_URLS": backend_url,
+            "PREDICTOR_LOG_LEVEL": "WARNING",
+            "PREDICTOR_MAX_BATCH_SIZE": str(MAX_BATCH),
+            "PREDICTOR_MAX_WAIT_MS": str(MAX_WAIT_MS),
+            "PREDICTOR_MAX_CONCURRENT_BATCHES": str(args.max_concurrent_batches),
+        }
+        ready = f"http://127.0.0.1:{port}/readyz"
+    else:
+        command = uvicorn_command("bench.baselines.naive_predictor:make_app", port)
+        env = {"NAIVE_BACKEND_URL": backend_url}
+        ready = f"http://127.0.0.1:{port}/docs"
+    latency = (args.latency_min, args.latency_max)
+    with (
+        backend(backend_port, latency, args.backend_max_concurrency),
+        ServerProcess(label, command, env=env, ready_url=ready),
+    ):
+        count, latencies, errors, elapsed = await drive(
+            f"http://127.0.0.1:{port}", args.clients, args.seconds
+        )
+        async with httpx.AsyncClient() as client:
+            stats = (await client.get(f"{backend_url}/stats")).json()
+    latencies.sort()
+    return {
+        "agents_per_s": count * len(KEYS) / elapsed,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
+        "errors": errors,
+        "requests": count,
+        "calls": stats["calls"],
+        "mean_batch": stats["rows"] / max(stats["calls"], 1),
+    }
+
+
+def line(label: str, r: dict[str, float]) -> str:
+    return (
+        f"{label:10} {r['agents_per_s']:9.0f} agents/s  p50 {r['p50_ms']:7.1f} ms  "
+        f"p99 {r['p99_ms']:7.1f} ms  mean batch {r['mean_batch']:5.1f}  "
+        f"backend calls {r['calls']:7.0f}  requests {r['requests']:6.0f}  errors {r['errors']:.0f}"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--latency-min", type=float, default=0.03)
+    parser.add_argument("--latency-max", type=float, default=0.07)
+    parser.add_argument("--max-concurrent-batches", type=int, default=8)
+    parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument(
+        "--backend-max-concurrency",
+        type=int,
+        default=0,
+        help="calls a model serves at once, as a GPU server (0: unlimited, the default)",
+    )
+    args = parser.parse_args()
+    latency = (args.latency_min, args.latency_max)
+    naive = None if args.skip_naive else await run("naive", args)
+    batched = await run("predictor", args)
+    mean_latency = sum(latency) / 2
+    ceiling = len(KEYS) * args.max_concurrent_batches * MAX_BATCH / mean_latency
+    print(
+        f"{args.clients} clients x {len(KEYS)} agents ({len(KEYS)} keys), {args.seconds:.0f} s "
+        f"closed loop, backend {latency[0] * 1000:.0f}-{latency[1] * 1000:.0f} ms per call, "
+        f"max_concurrent_batches {args.max_concurrent_batches}"
+    )
+    if naive is not None:
+        print(line("naive", naive))
+    print(line("predictor", batched))
+    versus = (
+        f"{batched['agents_per_s'] / naive['agents_per_s']:.1f}x naive (goal >= 20x); "
+        if naive is not None
+        else ""
+    )
+    print(
+        f"predictor throughput = {batched['agents_per_s'] / ceiling:.1%} of the ceiling "
+        f"{ceiling:.0f} agents/s (goal >= 90%); {versus}"
+        f"p50 {batched['p50_ms']:.0f} ms vs goal <= "
+        f"{(mean_latency + MAX_WAIT_MS / 1000) * 1000 + 50:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,102 @@
+"""predictor routes: parse, call the service, map its outcomes to statuses in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from observability import ProblemError
+from predictor.batcher import AgentFailure, QueueFull, ShuttingDown
+from predictor.models import PredictRequest, PredictResponse
+from predictor.service import AgentInput, DimensionMismatch, Outcome, PredictionService
+
+router = APIRouter()
+CLIENT_CLOSED_REQUEST = 499  # nginx's code: logged and counted, never seen by the client
+
+
+def _service(request: Request) -> PredictionService:
+    return request.app.state.predictor
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client goes away (the body has been read already)."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
+            return
+
+
+@router.post(
+    "/predict",
+    response_model=PredictResponse,
+    response_model_exclude_none=True,
+    responses={
+        422: {"description": "invalid body, or vectors of one key with different lengths"},
+        429: {"description": "a queue is full; see Retry-After"},
+        502: {"description": "every agent's batch failed at the backend"},
+        503: {"description": "shutting down"},
+        504: {"description": "every agent's deadline passed"},
+    },
+)
+async def predict(body: PredictRequest, request: Request) -> Response:
+    agents = {
+        agent_id: AgentInput(agent.vector, agent.model, agent.agent_type)
+        for agent_id, agent in body.agents.items()
+    }
+    work = asyncio.ensure_future(_service(request).predict(agents))
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not work.done():  # the client left (or we are cancelled): withdraw its agents
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+    if work.cancelled():
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    try:
+        results = work.result()
+    except DimensionMismatch as error:
+        raise ProblemError(
+            422,
+            detail=f"vectors for {error.key} must all have the same length in one request",
+            errors=[
+                {"path": f"body.agents.{agent_id}.vector", "message": f"length {length}",
+                 "type": "dimension_mismatch"}
+                for agent_id, length in error.lengths.items()
+            ],
+        ) from error  # fmt: skip
+    except QueueFull as error:
+        raise ProblemError(
+            429,
+            detail=f"the predictor's queues are full ({error.reason}); retry later",
+            headers={"Retry-After": str(error.retry_after)},
+            reason=error.reason,
+        ) from error
+    except ShuttingDown as error:
+        raise ProblemError(503, detail=str(error), headers={"Retry-After": "1"}) from error
+    return _render(agents, results)
+
+
+def _render(agents: dict[str, AgentInput], results: dict[str, Outcome]) -> Response:
+    entries: dict[str, dict[str, Any]] = {}
+    codes: set[str] = set()
+    for agent_id, outcome in results.items():
+        agent = agents[agent_id]
+        entry: dict[str, Any] = {"model": agent.model, "agent_type": agent.agent_type}
+        if isinstance(outcome, AgentFailure):
+            entry["error"] = {"code": outcome.code, "detail": outcome.detail}
+            codes.add(outcome.code)
+        else:
+            entry["output"] = outcome
+        entries[agent_id] = entry
+    if codes and all("error" in entry for entry in entries.values()):
+        status = {"deadline_exceeded": 504, "shutting_down": 503}.get(codes.pop(), 502)
+        status = status if not codes else 502  # mixed causes: the backend's fault
+        raise ProblemError(status, detail="every agent of the request failed", results=entries)
+    return JSONResponse({"results": entries})

@@ -1,0 +1,107 @@
+"""Calls to the model backends: `POST /v1/models/{model}/infer`, through `resilience`.
+
+One `ResilientClient` per model (created on first use), over that model's replicas
+(`PREDICTOR_MODEL_ROUTES`, else `PREDICTOR_BACKEND_URLS`): a model that fails opens
+only its own breakers, never those of the healthy models served by the same replicas.
+Inference is a pure function of its inputs, so calls are retried (connect errors,
+429/502/503/504) within the retry budget; never hedged — a duplicate 3-7 s batch would
+double the backend's load for little gain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import httpx
+
+from predictor.batcher import AgentFailure, BatchKey
+from predictor.settings import Settings
+from resilience import (
+    Breaker,
+    Bulkhead,
+    CircuitOpenError,
+    DeadlineExceededError,
+    FullJitter,
+    Policy,
+    ResilienceError,
+    ResilientClient,
+    Retry,
+    Timeout,
+)
+
+
+def backend_policy(settings: Settings) -> Policy:
+    """Per-try and total timeouts sized for 3-7 s calls; breaker per replica and model."""
+    return Policy(
+        timeout=Timeout(per_try=settings.backend_attempt_s, total=settings.backend_total_s),
+        retry=Retry(attempts=settings.backend_attempts, backoff=FullJitter(base=0.05, cap=0.5)),
+        breaker=Breaker(window=30.0, failure_rate=0.5, min_calls=20, open_for=5.0),
+        # The batcher already caps calls in flight; this only bounds a misuse.
+        bulkhead=Bulkhead(max_concurrent=settings.max_inflight_calls, max_wait=1.0),
+        hedge=None,
+    )
+
+
+class BackendClient:
+    """`infer(key, rows)` → one float per row, or `AgentFailure` for the whole batch."""
+
+    def __init__(
+        self,
+        endpoints: Sequence[str],
+        *,
+        routes: Mapping[str, Sequence[str]] | None = None,
+        policy: Policy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        if not endpoints and not routes:
+            raise ValueError("no backend endpoints: set PREDICTOR_BACKEND_URLS")
+        self._endpoints = list(endpoints)
+        self._routes = {model: list(urls) for model, urls in (routes or {}).items()}
+        self._policy = policy or Policy(hedge=None)
+        self._transport = transport
+        self._clients: dict[str, ResilientClient] = {}
+
+    def endpoints_for(self, model: str) -> list[str]:
+        return self._routes.get(model) or self._endpoints
+
+    def _client(self, model: str) -> ResilientClient:
+        client = self._clients.get(model)
+        if client is None:
+            endpoints = self.endpoints_for(model)
+            if not endpoints:
+                raise AgentFailure("backend_unavailable", f"no backend is routed for {model}")
+            client = ResilientClient(
+                f"backend:{model}", endpoints, policy=self._policy, transport=self._transport
+            )
+            self._clients[model] = client
+        return client
+
+    async def infer(self, key: BatchKey, inputs: list[list[float]]) -> list[float]:
+        try:
+            response = await self._client(key.model).post(
+                f"/v1/models/{key.model}/infer",
+                json={"agent_type": key.agent_type, "inputs": inputs},
+                idempotent=True,
+            )
+        except DeadlineExceededError as error:
+            raise AgentFailure("deadline_exceeded", str(error)) from error
+        except CircuitOpenError as error:
+            raise AgentFailure("backend_unavailable", str(error)) from error
+        except ResilienceError as error:
+            raise AgentFailure("backend_unavailable", str(error)) from error
+        if response.status_code != 200:
+            raise AgentFailure(
+                "backend_error", f"the backend answered {response.status_code} for this batch"
+            )
+        try:
+            outputs = response.json()["outputs"]
+        except (ValueError, KeyError, TypeError) as error:
+            raise AgentFailure("bad_backend_response", "the backend's body is not JSON") from error
+        if not isinstance(outputs, list):
+            raise AgentFailure("bad_backend_response", "`outputs` is not a list")
+        return outputs
+
+    async def aclose(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
