@@ -45,6 +45,9 @@ lock: ## re-resolve and rewrite the hash-pinned exports in requirements/
 lambda-zip: bootstrap ## the catalog Lambda artifact (services/catalog/dist/catalog.zip); prints its size
 	@$(PY) -m tools.lambda_zip
 
+manifests: bootstrap ## render every Kubernetes object to deploy/manifests/{dev,prod}/ (for kubectl users and review)
+	@$(PY) -m infra.render_manifests
+
 bench: bootstrap ## every benchmark; prints figures as ratios to a baseline of the same run
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 

@@ -1,0 +1,1 @@
+"""The platform's Pulumi program (dev and prod stacks); see docs/infra.md."""

@@ -1,0 +1,350 @@
+"""EKS: the cluster, its managed nodes, the Kubernetes provider and the add-ons.
+
+- Authentication mode API (access entries, no aws-auth ConfigMap); admins by config.
+- Nodes in private subnets only; the API endpoint private + public (CIDR-limited).
+- OIDC provider for IRSA; control-plane logs; Kubernetes Secrets envelope-encrypted (KMS).
+- With `skipDefaultSecurityGroups` nodes and control plane share the EKS-created cluster
+  security group, which is what RDS and EFS admit.
+- Add-ons as pinned Helm releases behind config switches; EFS CSI (for dumbkv's SQLite
+  volume) as an EKS add-on with its own IRSA role.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_eks as eks
+import pulumi_kubernetes as k8s
+
+from infra.components.base import Component, policy_json
+from infra.config import StackConfig
+from infra.iam import irsa_trust
+
+LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+NODE_POLICIES = (
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+    "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+)
+ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+# Pinned chart versions (bump deliberately, one at a time, through a dev preview). The
+# repositories come from stack config (`helmRepositories`): see infra/config.py.
+CHARTS: dict[str, dict[str, str]] = {
+    "cert-manager": {
+        "version": "v1.17.2",
+        "namespace": "cert-manager",
+    },
+    "ingress-nginx": {
+        "version": "4.12.2",
+        "namespace": "ingress-nginx",
+    },
+    "metrics-server": {
+        "version": "3.12.2",
+        "namespace": "kube-system",
+    },
+    "kube-prometheus-stack": {
+        "version": "72.6.2",
+        "namespace": "monitoring",
+    },
+    "external-secrets": {
+        "version": "0.17.0",
+        "namespace": "external-secrets",
+    },
+}
+
+
+class Cluster(Component):
+    component = "cluster"
+
+    def __init__(
+        self,
+        cfg: StackConfig,
+        *,
+        vpc_id: pulumi.Input[str],
+        public_subnet_ids: list[pulumi.Output[str]],
+        private_subnet_ids: list[pulumi.Output[str]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(cfg, opts)
+        cc = cfg.cluster
+        tags = self.tags()
+        self.cluster_name = self.name("eks")
+
+        secrets_key = aws.kms.Key(
+            self.name("eks-secrets"),
+            description=f"{self.cluster_name}: envelope encryption of Kubernetes Secrets",
+            enable_key_rotation=True,
+            tags=tags,
+            opts=self.child(),
+        )
+        access_entries = {
+            f"admin-{i}": eks.AccessEntryArgs(
+                principal_arn=arn,
+                access_policies={
+                    "admin": eks.AccessPolicyAssociationArgs(
+                        policy_arn=ADMIN_POLICY,
+                        access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                    )
+                },
+            )
+            for i, arn in enumerate(cc.admin_role_arns)
+        }
+        self.cluster = eks.Cluster(
+            self.name("eks"),
+            name=self.cluster_name,
+            version=cc.version,
+            vpc_id=vpc_id,
+            public_subnet_ids=public_subnet_ids,
+            private_subnet_ids=private_subnet_ids,
+            node_associate_public_ip_address=False,
+            endpoint_private_access=True,
+            endpoint_public_access=True,
+            public_access_cidrs=list(cc.public_access_cidrs),
+            authentication_mode=eks.AuthenticationMode.API,
+            access_entries=access_entries,
+            create_oidc_provider=True,
+            enabled_cluster_log_types=LOG_TYPES,
+            encryption_config_key_arn=secrets_key.arn,
+            skip_default_node_group=True,
+            skip_default_security_groups=True,
+            deletion_protection=cfg.deletion_protection,
+            tags=tags,
+            opts=self.child(),
+        )
+
+        node_role = aws.iam.Role(
+            self.name("eks-nodes"),
+            name=self.name("eks-nodes"),
+            assume_role_policy=policy_json(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "ec2.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ]
+            ),
+            tags=tags,
+            opts=self.child(),
+        )
+        for i, arn in enumerate(NODE_POLICIES):
+            aws.iam.RolePolicyAttachment(
+                self.name(f"eks-nodes-{i}"), role=node_role.name, policy_arn=arn, opts=self.child()
+            )
+        ng = cc.node_group
+        arm = all(t.split(".")[0].endswith("g") for t in ng.instance_types)
+        self.node_group = eks.ManagedNodeGroup(
+            self.name("nodes"),
+            cluster=self.cluster,
+            node_role=node_role,
+            subnet_ids=private_subnet_ids,
+            instance_types=list(ng.instance_types),
+            ami_type="AL2023_ARM_64_STANDARD" if arm else "AL2023_x86_64_STANDARD",
+            capacity_type="ON_DEMAND",
+            disk_size=ng.disk_size_gb,
+            scaling_config={
+                "min_size": ng.min_size,
+                "desired_size": ng.desired_size,
+                "max_size": ng.max_size,
+            },
+            labels={"platform/pool": "general"},
+            tags=tags,
+            opts=self.child(),
+        )
+
+        self.kubeconfig = pulumi.Output.secret(self.cluster.kubeconfig_json)
+        self.provider = k8s.Provider(
+            self.name("k8s"),
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=self.child(),
+        )
+        self.oidc_provider_arn = self.cluster.oidc_provider_arn
+        self.oidc_issuer = self.cluster.oidc_issuer
+        self.node_security_group_id = self.cluster.node_security_group_id
+
+        self.releases: dict[str, k8s.helm.v3.Release] = {}
+        self.efs_file_system_id: pulumi.Output[str] | None = None
+        self._addons(vpc_id, private_subnet_ids)
+        self.register_outputs(
+            {"clusterName": self.cluster_name, "oidcProviderArn": self.oidc_provider_arn}
+        )
+
+    def irsa_role(
+        self,
+        service: str,
+        namespace: str,
+        sa: str,
+        statements: list[dict[str, Any]] | None = None,
+        managed: str | None = None,
+    ) -> aws.iam.Role:
+        """An IAM role only `namespace/sa` of this cluster can assume, with `statements`."""
+        role = aws.iam.Role(
+            self.name(f"{service}-irsa"),
+            name=self.name(f"{service}-irsa"),
+            assume_role_policy=irsa_trust(
+                self.oidc_provider_arn, self.oidc_issuer, namespace, sa
+            ).apply(lambda doc: json.dumps(doc, sort_keys=True)),
+            tags=self.tags(service),
+            opts=self.child(),
+        )
+        if statements:
+            aws.iam.RolePolicy(
+                self.name(f"{service}-irsa"),
+                role=role.id,
+                policy=policy_json(statements),
+                opts=self.child(),
+            )
+        if managed:
+            aws.iam.RolePolicyAttachment(
+                self.name(f"{service}-irsa"), role=role.name, policy_arn=managed, opts=self.child()
+            )
+        return role
+
+    def _release(
+        self, chart: str, values: dict[str, Any], depends_on: list[pulumi.Resource] | None = None
+    ) -> k8s.helm.v3.Release:
+        spec = CHARTS[chart]
+        release = k8s.helm.v3.Release(
+            self.name(chart),
+            name=chart,
+            chart=chart,
+            version=spec["version"],
+            namespace=spec["namespace"],
+            create_namespace=True,
+            repository_opts={"repo": self.cfg.helm_repositories[chart]},
+            values=values,
+            atomic=True,
+            timeout=900,
+            opts=self.child(
+                provider=self.provider, depends_on=[self.node_group, *(depends_on or [])]
+            ),
+        )
+        self.releases[chart] = release
+        return release
+
+    def _addons(
+        self, vpc_id: pulumi.Input[str], private_subnet_ids: list[pulumi.Output[str]]
+    ) -> None:
+        addons = self.cfg.cluster.addons
+        if addons.metrics_server:
+            self._release(
+                "metrics-server", {"args": ["--kubelet-preferred-address-types=InternalIP"]}
+            )
+        if addons.cert_manager:
+            self._release(
+                "cert-manager", {"crds": {"enabled": True}, "prometheus": {"enabled": True}}
+            )
+        if addons.kube_prometheus_stack:
+            self._release(
+                "kube-prometheus-stack",
+                {
+                    "prometheus": {
+                        "prometheusSpec": {
+                            # Select every ServiceMonitor/PrometheusRule, not only the chart's.
+                            "serviceMonitorSelectorNilUsesHelmValues": False,
+                            "ruleSelectorNilUsesHelmValues": False,
+                            "retention": "15d",
+                        }
+                    },
+                    "grafana": {
+                        "sidecar": {
+                            "dashboards": {
+                                "enabled": True,
+                                "label": "grafana_dashboard",
+                                "searchNamespace": "ALL",
+                            }
+                        }
+                    },
+                },
+            )
+        if addons.ingress_nginx:
+            self._release(
+                "ingress-nginx",
+                {
+                    "controller": {
+                        "replicaCount": 2 if self.cfg.is_prod else 1,
+                        "service": {
+                            "annotations": {
+                                "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+                                "service.beta.kubernetes.io/aws-load-balancer-scheme": (
+                                    "internet-facing"
+                                ),
+                            }
+                        },
+                        "metrics": {
+                            "enabled": True,
+                            "serviceMonitor": {"enabled": addons.kube_prometheus_stack},
+                        },
+                    }
+                },
+                depends_on=[self.releases["kube-prometheus-stack"]]
+                if addons.kube_prometheus_stack
+                else None,
+            )
+        if addons.external_secrets:
+            self._release("external-secrets", {"installCRDs": True})
+        if addons.efs_csi:
+            self._efs(vpc_id, private_subnet_ids)
+
+    def _efs(self, vpc_id: pulumi.Input[str], private_subnet_ids: list[pulumi.Output[str]]) -> None:
+        tags = self.tags("dumbkv")
+        sg = aws.ec2.SecurityGroup(
+            self.name("efs"),
+            vpc_id=vpc_id,
+            description="NFS from the EKS nodes",
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": 2049,
+                    "to_port": 2049,
+                    "security_groups": [self.node_security_group_id],
+                }
+            ],
+            tags=tags,
+            opts=self.child(),
+        )
+        fs = aws.efs.FileSystem(
+            self.name("efs"),
+            encrypted=True,
+            performance_mode="generalPurpose",
+            throughput_mode="elastic",
+            lifecycle_policies=[{"transition_to_ia": "AFTER_30_DAYS"}],
+            tags={**tags, "Name": self.name("efs")},
+            opts=self.child(),
+        )
+        aws.efs.BackupPolicy(
+            self.name("efs"),
+            file_system_id=fs.id,
+            backup_policy={"status": "ENABLED"},
+            opts=self.child(),
+        )
+        for i, subnet in enumerate(private_subnet_ids):
+            aws.efs.MountTarget(
+                self.name(f"efs-{i}"),
+                file_system_id=fs.id,
+                subnet_id=subnet,
+                security_groups=[sg.id],
+                opts=self.child(),
+            )
+        role = self.irsa_role(
+            "efs-csi",
+            "kube-system",
+            "efs-csi-controller-sa",
+            managed="arn:aws:iam::aws:policy/service-role/AmazonEFSCSIDriverPolicy",
+        )
+        aws.eks.Addon(
+            self.name("efs-csi"),
+            cluster_name=self.cluster_name,
+            addon_name="aws-efs-csi-driver",
+            service_account_role_arn=role.arn,
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=tags,
+            opts=self.child(depends_on=[self.node_group, self.cluster]),
+        )
+        self.efs_file_system_id = fs.id

@@ -1,0 +1,309 @@
+"""Typed stack configuration, read from `Pulumi.<stack>.yaml` and validated once.
+
+Every knob the program reads lives here, with its default; the components take these
+frozen dataclasses and never call `pulumi.Config` themselves. `load()` raises
+`ConfigError` listing every problem at once, before any resource is declared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+
+Env = Literal["dev", "prod"]
+ColdStart = Literal["snapstart", "provisioned", "none"]
+DatabaseType = Literal["sqlite", "postgres"]
+
+
+class ConfigError(ValueError):
+    """The stack configuration is invalid; the message lists every problem."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class NetworkConfig:
+    cidr: str = "10.0.0.0/16"
+    availability_zones: tuple[str, ...] = ("us-east-1a", "us-east-1b")
+    nat_per_az: bool = False
+    interface_endpoints: bool = False
+    flow_log_retention_days: int = 14
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeGroupConfig:
+    instance_types: tuple[str, ...] = ("t4g.large",)
+    min_size: int = 2
+    desired_size: int = 2
+    max_size: int = 4
+    disk_size_gb: int = 40
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddonsConfig:
+    cert_manager: bool = True
+    ingress_nginx: bool = True
+    metrics_server: bool = True
+    kube_prometheus_stack: bool = True
+    external_secrets: bool = True
+    efs_csi: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterConfig:
+    version: str = "1.33"
+    admin_role_arns: tuple[str, ...] = ()
+    public_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    node_group: NodeGroupConfig = field(default_factory=NodeGroupConfig)
+    addons: AddonsConfig = field(default_factory=AddonsConfig)
+    log_retention_days: int = 30
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseConfig:
+    instance_class: str = "db.t4g.micro"
+    allocated_storage_gb: int = 20
+    max_allocated_storage_gb: int = 100
+    engine_version: str = "16"
+    multi_az: bool = False
+    backup_retention_days: int = 7
+
+
+@dataclass(frozen=True, kw_only=True)
+class DumbkvConfig:
+    database_type: DatabaseType = "sqlite"
+    replicas: int = 2
+    max_replicas: int = 6
+    host: str = "dumbkv.example.com"
+    storage_gb: int = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogConfig:
+    memory_mb: int = 512
+    cold_start: ColdStart = "snapstart"
+    provisioned_concurrency: int = 0
+    reserved_concurrency: int = 50
+    throttle_rate_per_s: float = 100.0
+    throttle_burst: int = 200
+    cache_ttl_s: int = 60
+    log_retention_days: int = 14
+    timeout_s: int = 10
+    p99_alarm_ms: int = 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackConfig:
+    """The whole stack's configuration (`platform:*` keys in Pulumi.<stack>.yaml)."""
+
+    project: str
+    stack: str
+    env: Env
+    region: str = "us-east-1"
+    owner: str = "platform-team"
+    image_tag: str = "latest"
+    ecr_prefix: str = "platform"
+    ecr_keep_last: int = 30
+    gateway_host: str = "api.example.com"
+    acme_email: str = "ops@example.com"
+    deletion_protection: bool = False
+    namespace: str = "platform"
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    dumbkv: DumbkvConfig = field(default_factory=DumbkvConfig)
+    catalog: CatalogConfig = field(default_factory=CatalogConfig)
+    # Helm chart repository per add-on chart (chart name -> repository URL). Deliberately
+    # not in the committed stack files: it is where *your* organisation pulls charts from
+    # (often an internal mirror). Set `platform:helmRepositories` or, in CI, the
+    # PLATFORM_HELM_REPOSITORIES variable (JSON); see docs/infra.md.
+    helm_repositories: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def prefix(self) -> str:
+        """`project-stack`: the start of every AWS resource name."""
+        return f"{self.project}-{self.stack}"
+
+    @property
+    def is_prod(self) -> bool:
+        return self.env == "prod"
+
+    @property
+    def remote_enabled(self) -> bool:
+        """The flaky `remote` upstream is a dev-only test double."""
+        return self.env == "dev"
+
+    def tags(self, service: str) -> dict[str, str]:
+        """The four tags every taggable resource carries (checked by policy)."""
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "service": service,
+            "owner": self.owner,
+        }
+
+
+def _problems(cfg: StackConfig) -> list[str]:
+    problems: list[str] = []
+    zones = cfg.network.availability_zones
+    if len(zones) < 2 or len(set(zones)) != len(zones):
+        problems.append("network.availabilityZones: at least 2 distinct zones")
+    if cfg.is_prod and len(zones) < 3:
+        problems.append("prod needs 3 availability zones")
+    if cfg.is_prod and not (cfg.network.nat_per_az and cfg.database.multi_az):
+        problems.append("prod needs network.natPerAz and database.multiAz")
+    if cfg.is_prod and not cfg.deletion_protection:
+        problems.append("prod needs deletionProtection: true")
+    ng = cfg.cluster.node_group
+    if not 1 <= ng.min_size <= ng.desired_size <= ng.max_size:
+        problems.append("cluster.nodeGroup: need 1 <= minSize <= desiredSize <= maxSize")
+    cat = cfg.catalog
+    if not 128 <= cat.memory_mb <= 10240:
+        problems.append("catalog.memoryMb must be within 128..10240")
+    if cat.cold_start == "provisioned" and cat.provisioned_concurrency < 1:
+        problems.append("catalog.coldStart=provisioned needs provisionedConcurrency >= 1")
+    if cat.cold_start != "provisioned" and cat.provisioned_concurrency:
+        problems.append("catalog.provisionedConcurrency is only used with coldStart=provisioned")
+    if cat.reserved_concurrency < max(1, cat.provisioned_concurrency):
+        problems.append("catalog.reservedConcurrency must cover provisionedConcurrency")
+    kv = cfg.dumbkv
+    if kv.database_type == "postgres" and not 1 <= kv.replicas <= kv.max_replicas:
+        problems.append("dumbkv: need 1 <= replicas <= maxReplicas")
+    if kv.database_type == "sqlite" and not cfg.cluster.addons.efs_csi:
+        problems.append("dumbkv SQLite mode needs the efs storage class (addons.efsCsi)")
+    if cfg.catalog.cold_start == "snapstart" and cfg.region.startswith(("cn-", "us-gov-")):
+        problems.append("SnapStart is not offered in this partition")
+    return problems
+
+
+# Add-on switch -> the Helm chart it installs (efs_csi is an EKS managed add-on, no chart).
+ADDON_CHARTS = {
+    "cert_manager": "cert-manager",
+    "ingress_nginx": "ingress-nginx",
+    "metrics_server": "metrics-server",
+    "kube_prometheus_stack": "kube-prometheus-stack",
+    "external_secrets": "external-secrets",
+}
+
+
+def enabled_charts(addons: AddonsConfig) -> list[str]:
+    return [chart for switch, chart in ADDON_CHARTS.items() if getattr(addons, switch)]
+
+
+def _camel_to_snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def _build(cls: Any, raw: Mapping[str, Any] | None, where: str, problems: list[str]) -> Any:
+    """`cls(**raw)` with camelCase keys mapped to fields; unknown keys are problems."""
+    raw = raw or {}
+    names = set(cls.__dataclass_fields__)
+    kwargs: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = _camel_to_snake(key)
+        if name not in names:
+            problems.append(f"{where}.{key}: unknown key")
+            continue
+        kwargs[name] = tuple(value) if isinstance(value, list) else value
+    return cls(**kwargs)
+
+
+def from_mapping(project: str, stack: str, raw: Mapping[str, Any]) -> StackConfig:
+    """Build and validate a StackConfig from plain data (keys as in the YAML, no prefix)."""
+    problems: list[str] = []
+    raw = dict(raw)
+    nested = {
+        "network": NetworkConfig,
+        "database": DatabaseConfig,
+        "dumbkv": DumbkvConfig,
+        "catalog": CatalogConfig,
+    }
+    cluster_raw = dict(raw.pop("cluster", None) or {})
+    node_group = _build(
+        NodeGroupConfig, cluster_raw.pop("nodeGroup", None), "cluster.nodeGroup", problems
+    )
+    addons = _build(AddonsConfig, cluster_raw.pop("addons", None), "cluster.addons", problems)
+    cluster = _build(ClusterConfig, cluster_raw, "cluster", problems)
+    kwargs: dict[str, Any] = {
+        "project": project,
+        "stack": stack,
+        "cluster": ClusterConfig(
+            **{**cluster.__dict__, "node_group": node_group, "addons": addons}
+        ),
+    }
+    for key, cls in nested.items():
+        kwargs[key] = _build(cls, raw.pop(key, None), key, problems)
+    top = set(StackConfig.__dataclass_fields__) - {"project", "stack", *nested, "cluster"}
+    for key, value in raw.items():
+        name = _camel_to_snake(key)
+        if name not in top:
+            problems.append(f"{key}: unknown key")
+        else:
+            kwargs[name] = value
+    if kwargs.get("env") not in ("dev", "prod"):
+        problems.append("env must be dev or prod")
+        kwargs["env"] = "dev"
+    try:
+        cfg = StackConfig(**kwargs)
+    except TypeError as error:  # a wrongly typed value
+        raise ConfigError(f"{stack}: {error}") from error
+    problems.extend(_problems(cfg))
+    if problems:
+        raise ConfigError(f"invalid config for stack {stack}: " + "; ".join(problems))
+    return cfg
+
+
+_STRINGS = (
+    "env",
+    "region",
+    "owner",
+    "imageTag",
+    "ecrPrefix",
+    "gatewayHost",
+    "acmeEmail",
+    "namespace",
+)
+_OBJECTS = ("network", "cluster", "database", "dumbkv", "catalog", "helmRepositories")
+HELM_REPOSITORIES_ENV = "PLATFORM_HELM_REPOSITORIES"
+
+
+def load() -> StackConfig:
+    """The current stack's config, from `pulumi.Config()` (the `platform:` namespace)."""
+    config = pulumi.Config()
+    raw: dict[str, Any] = {}
+    for key in _STRINGS:
+        if (text := config.get(key)) is not None:
+            raw[key] = text
+    if (keep := config.get_int("ecrKeepLast")) is not None:
+        raw["ecrKeepLast"] = keep
+    if (protect := config.get_bool("deletionProtection")) is not None:
+        raw["deletionProtection"] = protect
+    for key in _OBJECTS:
+        value = config.get_object(key)
+        if value is not None:
+            raw[key] = value
+    if "helmRepositories" not in raw and (text := os.environ.get(HELM_REPOSITORIES_ENV)):
+        try:
+            raw["helmRepositories"] = json.loads(text)
+        except ValueError as error:
+            raise ConfigError(f"{HELM_REPOSITORIES_ENV} is not JSON: {error}") from error
+    aws_region = pulumi.Config("aws").get("region")
+    if aws_region and "region" not in raw:
+        raw["region"] = aws_region
+    cfg = from_mapping(pulumi.get_project(), pulumi.get_stack(), raw)
+    require_helm_repositories(cfg)
+    return cfg
+
+
+def require_helm_repositories(cfg: StackConfig) -> None:
+    """A deployment needs a repository for every enabled add-on chart (rendering
+    manifests with `make manifests` does not, so `from_mapping` leaves this out)."""
+    missing = [c for c in enabled_charts(cfg.cluster.addons) if c not in cfg.helm_repositories]
+    if missing:
+        raise ConfigError(
+            f"{cfg.stack}: helmRepositories has no repository for {', '.join(missing)} "
+            f"(set platform:helmRepositories or {HELM_REPOSITORIES_ENV}; see docs/infra.md)"
+        )

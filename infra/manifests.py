@@ -1,0 +1,555 @@
+"""Kubernetes objects as plain data, built from typed service specs.
+
+One module builds every object the platform runs on EKS, as dicts exactly as `kubectl`
+would read them, so the same objects feed the Pulumi program (`components/workloads.py`)
+and `python -m infra.render_manifests` (YAML under deploy/manifests/<stack>/).
+
+Security baseline of every workload (the namespace enforces Pod Security "restricted"):
+non-root (uid 10001, as in the Dockerfiles), read-only root filesystem with an emptyDir
+/tmp, all capabilities dropped, no privilege escalation, seccomp RuntimeDefault, no
+ServiceAccount token unless IRSA needs one. Availability: probes on /livez and /readyz
+(the observability lib's), a startup probe, requests and limits, zone topology spread,
+a preStop pause so endpoints drain before SIGTERM, a PDB when there are 2+ replicas.
+Network: default deny in and out; gateway -> services, ingress controller -> public
+services, Prometheus -> every service's port (/metrics), DNS out.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from infra.services import ServiceSpec, Value
+from observability.dashboards import render_dashboard
+from observability.slo import render_prometheus_rule
+
+Obj = dict[str, Any]
+
+UID = 10001  # the `app` user of every service image
+CLUSTER_ISSUER = "letsencrypt"
+LETSENCRYPT_SERVER = "https://acme-v02.api.letsencrypt.org/directory"
+INGRESS_CLASS = "nginx"
+PROMETHEUS_RELEASE = "kube-prometheus-stack"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Platform:
+    """Where the objects go and what they point at (cluster-wide, not per service)."""
+
+    namespace: str
+    env: str
+    region: str
+    image_registry: Value  # "<account>.dkr.ecr.<region>.amazonaws.com/<prefix>"
+    image_tag: str
+    vpc_cidr: str
+    acme_email: str
+    efs_file_system_id: Value | None = None
+    ingress_namespace: str = "ingress-nginx"
+    monitoring_namespace: str = "monitoring"
+
+
+def labels(name: str) -> dict[str, str]:
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "platform"}
+
+
+def _meta(name: str, namespace: str | None, extra: dict[str, str] | None = None) -> Obj:
+    meta: Obj = {"name": name, "labels": {**labels(name), **(extra or {})}}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    return meta
+
+
+# --- namespace-wide -------------------------------------------------------------------
+
+
+def namespace(p: Platform) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": p.namespace,
+            "labels": {
+                "kubernetes.io/metadata.name": p.namespace,
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "pod-security.kubernetes.io/audit": "restricted",
+                "pod-security.kubernetes.io/warn": "restricted",
+            },
+        },
+    }
+
+
+def default_deny(p: Platform) -> Obj:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "default-deny", "namespace": p.namespace},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+    }
+
+
+def allow_dns(p: Platform) -> Obj:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "allow-dns", "namespace": p.namespace},
+        "spec": {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [
+                        {
+                            "namespaceSelector": {
+                                "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                            },
+                            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+                        }
+                    ],
+                    "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                }
+            ],
+        },
+    }
+
+
+def cluster_issuer(p: Platform) -> Obj:
+    """cert-manager ClusterIssuer `letsencrypt` (ACME HTTP-01 through the ingress class)."""
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "ClusterIssuer",
+        "metadata": {"name": CLUSTER_ISSUER},
+        "spec": {
+            "acme": {
+                "server": LETSENCRYPT_SERVER,
+                "email": p.acme_email,
+                "privateKeySecretRef": {"name": f"{CLUSTER_ISSUER}-account-key"},
+                "solvers": [{"http01": {"ingress": {"ingressClassName": INGRESS_CLASS}}}],
+            }
+        },
+    }
+
+
+def efs_storage_class(file_system_id: Value) -> Obj:
+    """StorageClass `efs`: one EFS access point per claim, owned by the app user."""
+    return {
+        "apiVersion": "storage.k8s.io/v1",
+        "kind": "StorageClass",
+        "metadata": {"name": "efs"},
+        "provisioner": "efs.csi.aws.com",
+        "parameters": {
+            "provisioningMode": "efs-ap",
+            "fileSystemId": file_system_id,
+            "directoryPerms": "700",
+            "uid": str(UID),
+            "gid": str(UID),
+        },
+        "reclaimPolicy": "Retain",
+        "volumeBindingMode": "Immediate",
+    }
+
+
+# --- per service ----------------------------------------------------------------------
+
+
+def service_account(spec: ServiceSpec, p: Platform) -> Obj:
+    meta = _meta(spec.name, p.namespace)
+    if spec.role_arn is not None:
+        meta["annotations"] = {"eks.amazonaws.com/role-arn": spec.role_arn}
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": meta,
+        # IRSA's webhook mounts its own projected token; nothing needs the API token.
+        "automountServiceAccountToken": False,
+    }
+
+
+def _container(spec: ServiceSpec, p: Platform) -> Obj:
+    env: list[Obj] = [{"name": k, "value": v} for k, v in spec.env.items()]
+    env += [
+        {"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
+        for var, (secret, key) in spec.secret_env.items()
+    ]
+    mounts: list[Obj] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - an emptyDir
+    if spec.volume is not None:
+        mounts.append({"name": "data", "mountPath": spec.volume.mount_path})
+    image = _join(p.image_registry, f"/{spec.image}:{p.image_tag}")
+    container: Obj = {
+        "name": spec.name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"name": "http", "containerPort": spec.port, "protocol": "TCP"}],
+        "env": env,
+        "resources": {
+            "requests": {
+                "cpu": spec.resources.cpu_request,
+                "memory": spec.resources.memory_request,
+            },
+            "limits": {"cpu": spec.resources.cpu_limit, "memory": spec.resources.memory_limit},
+        },
+        "startupProbe": _probe("/livez", period=2, failures=30),
+        "livenessProbe": _probe("/livez", period=10, failures=3),
+        "readinessProbe": _probe("/readyz", period=5, failures=2),
+        "lifecycle": {"preStop": {"sleep": {"seconds": spec.pre_stop_sleep_s}}},
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": UID,
+            "runAsGroup": UID,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "volumeMounts": mounts,
+    }
+    if spec.command:
+        container["command"] = list(spec.command)
+    return container
+
+
+def _join(prefix: Value, suffix: str) -> Value:
+    if isinstance(prefix, str):
+        return prefix + suffix
+    import pulumi  # only the program passes outputs
+
+    return pulumi.Output.concat(prefix, suffix)
+
+
+def _probe(path: str, *, period: int, failures: int) -> Obj:
+    return {
+        "httpGet": {"path": path, "port": "http"},
+        "periodSeconds": period,
+        "timeoutSeconds": 2,
+        "failureThreshold": failures,
+    }
+
+
+def deployment(spec: ServiceSpec, p: Platform) -> Obj:
+    selector = {"app.kubernetes.io/name": spec.name}
+    volumes: list[Obj] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
+    if spec.volume is not None:
+        volumes.append({"name": "data", "persistentVolumeClaim": {"claimName": spec.volume.claim}})
+    strategy: Obj = (
+        {"type": "Recreate"}
+        if spec.strategy == "Recreate"
+        else {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    )
+    body: Obj = {
+        "selector": {"matchLabels": selector},
+        "strategy": strategy,
+        "revisionHistoryLimit": 5,
+        "template": {
+            "metadata": {"labels": labels(spec.name)},
+            "spec": {
+                "serviceAccountName": spec.name,
+                "automountServiceAccountToken": False,
+                "terminationGracePeriodSeconds": spec.termination_grace_s,
+                "securityContext": {
+                    "runAsNonRoot": True,
+                    "runAsUser": UID,
+                    "runAsGroup": UID,
+                    "fsGroup": UID,
+                    "seccompProfile": {"type": "RuntimeDefault"},
+                },
+                "topologySpreadConstraints": [
+                    {
+                        "maxSkew": 1,
+                        "topologyKey": key,
+                        "whenUnsatisfiable": "ScheduleAnyway",
+                        "labelSelector": {"matchLabels": selector},
+                    }
+                    for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")
+                ],
+                "containers": [_container(spec, p)],
+                "volumes": volumes,
+            },
+        },
+    }
+    if not spec.autoscale:
+        # With an HPA the replica count is the HPA's; a fixed count would fight it.
+        body["replicas"] = spec.replicas
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _meta(spec.name, p.namespace),
+        "spec": body,
+    }
+
+
+def service(spec: ServiceSpec, p: Platform) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _meta(spec.name, p.namespace),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": {"app.kubernetes.io/name": spec.name},
+            "ports": [{"name": "http", "port": spec.port, "targetPort": "http", "protocol": "TCP"}],
+        },
+    }
+
+
+def hpa(spec: ServiceSpec, p: Platform) -> Obj:
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": _meta(spec.name, p.namespace),
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": spec.name},
+            "minReplicas": spec.replicas,
+            "maxReplicas": spec.max_replicas,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 70},
+                    },
+                }
+            ],
+            "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
+        },
+    }
+
+
+def pdb(spec: ServiceSpec, p: Platform) -> Obj:
+    return {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": _meta(spec.name, p.namespace),
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": spec.name}},
+        },
+    }
+
+
+def network_policy(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> Obj:
+    """Who may reach this workload, and what it may reach (on top of default deny)."""
+    port = [{"protocol": "TCP", "port": spec.port}]
+    peers: list[Obj] = []
+    for caller in spec.callers:
+        if caller == "ingress":
+            peers.append(_namespace_peer(p.ingress_namespace))
+        else:
+            peers.append({"podSelector": {"matchLabels": {"app.kubernetes.io/name": caller}}})
+    ingress: list[Obj] = [{"from": peers, "ports": port}] if peers else []
+    # Prometheus scrapes /metrics on the service port.
+    ingress.append({"from": [_namespace_peer(p.monitoring_namespace)], "ports": port})
+    egress: list[Obj] = [
+        {
+            "to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": callee}}}],
+            "ports": [{"protocol": "TCP", "port": ports[callee]}],
+        }
+        for callee in spec.calls
+        if callee in ports
+    ]
+    if spec.egress_https:
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                "ports": [{"protocol": "TCP", "port": 443}],
+            }
+        )
+    if spec.egress_postgres:
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": p.vpc_cidr}}],
+                "ports": [{"protocol": "TCP", "port": 5432}],
+            }
+        )
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(spec.name, p.namespace),
+        "spec": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": spec.name}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": ingress,
+            "egress": egress,
+        },
+    }
+
+
+def _namespace_peer(name: str) -> Obj:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+def service_monitor(spec: ServiceSpec, p: Platform) -> Obj:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": _meta(spec.name, p.namespace, {"release": PROMETHEUS_RELEASE}),
+        "spec": {
+            # job="<service>" (the Service's name) is what the SLO rules select on.
+            "selector": {"matchLabels": {"app.kubernetes.io/name": spec.name}},
+            "namespaceSelector": {"matchNames": [p.namespace]},
+            "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
+        },
+    }
+
+
+def prometheus_rule(spec: ServiceSpec, p: Platform) -> Obj:
+    return render_prometheus_rule(spec.name, spec.slos, namespace=p.namespace)
+
+
+def dashboard(spec: ServiceSpec, p: Platform) -> Obj:
+    """The service's Grafana dashboard, picked up by the Grafana sidecar via its label."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": _meta(f"{spec.name}-dashboard", p.namespace, {"grafana_dashboard": "1"}),
+        "data": {f"{spec.name}.json": json.dumps(render_dashboard(spec.name, spec.slos), indent=1)},
+    }
+
+
+def volume_claim(spec: ServiceSpec, p: Platform) -> Obj:
+    assert spec.volume is not None
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": _meta(spec.volume.claim, p.namespace),
+        "spec": {
+            "accessModes": [spec.volume.access_mode],
+            "storageClassName": spec.volume.storage_class,
+            "resources": {"requests": {"storage": spec.volume.size}},
+        },
+    }
+
+
+def secret_store(spec: ServiceSpec, p: Platform) -> Obj:
+    """Secrets Manager, read as the service's own ServiceAccount (its IRSA role)."""
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "SecretStore",
+        "metadata": _meta(f"{spec.name}-aws", p.namespace),
+        "spec": {
+            "provider": {
+                "aws": {
+                    "service": "SecretsManager",
+                    "region": p.region,
+                    "auth": {"jwt": {"serviceAccountRef": {"name": spec.name}}},
+                }
+            }
+        },
+    }
+
+
+def external_secret(spec: ServiceSpec, p: Platform) -> Obj:
+    es = spec.external_secret
+    assert es is not None
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": _meta(es.name, p.namespace),
+        "spec": {
+            "refreshInterval": es.refresh,
+            "secretStoreRef": {"name": f"{spec.name}-aws", "kind": "SecretStore"},
+            "target": {
+                "name": es.name,
+                "creationPolicy": "Owner",
+                "template": {"engineVersion": "v2", "data": dict(es.template)},
+            },
+            "dataFrom": [{"extract": {"key": es.remote_key}}],
+        },
+    }
+
+
+def certificate(spec: ServiceSpec, p: Platform) -> Obj:
+    assert spec.public_host is not None
+    return {
+        "apiVersion": "cert-manager.io/v1",
+        "kind": "Certificate",
+        "metadata": _meta(spec.name, p.namespace),
+        "spec": {
+            "secretName": f"{spec.name}-tls",
+            "dnsNames": [spec.public_host],
+            "issuerRef": {
+                "name": CLUSTER_ISSUER,
+                "kind": "ClusterIssuer",
+                "group": "cert-manager.io",
+            },
+        },
+    }
+
+
+def ingress(spec: ServiceSpec, p: Platform) -> Obj:
+    assert spec.public_host is not None
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            **_meta(spec.name, p.namespace),
+            "annotations": {
+                "nginx.ingress.kubernetes.io/ssl-redirect": "true",
+                "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+            },
+        },
+        "spec": {
+            "ingressClassName": INGRESS_CLASS,
+            "tls": [{"hosts": [spec.public_host], "secretName": f"{spec.name}-tls"}],
+            "rules": [
+                {
+                    "host": spec.public_host,
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {
+                                    "service": {"name": spec.name, "port": {"number": spec.port}}
+                                },
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+
+
+def service_objects(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> list[Obj]:
+    """Everything one service needs, in apply order."""
+    objs = [service_account(spec, p)]
+    if spec.volume is not None:
+        objs.append(volume_claim(spec, p))
+    if spec.external_secret is not None:
+        objs += [secret_store(spec, p), external_secret(spec, p)]
+    objs += [deployment(spec, p), service(spec, p), network_policy(spec, p, ports)]
+    if spec.autoscale:
+        objs.append(hpa(spec, p))
+    if spec.replicas >= 2:
+        objs.append(pdb(spec, p))
+    objs.append(service_monitor(spec, p))
+    if spec.slos:
+        objs += [prometheus_rule(spec, p), dashboard(spec, p)]
+    if spec.public_host is not None:
+        objs += [certificate(spec, p), ingress(spec, p)]
+    return objs
+
+
+def grouped_objects(specs: list[ServiceSpec], p: Platform) -> dict[str, list[Obj]]:
+    """Every object of the platform by owner: `platform` (namespace-wide), then each service."""
+    shared = [namespace(p), default_deny(p), allow_dns(p), cluster_issuer(p)]
+    if p.efs_file_system_id is not None and any(s.volume for s in specs):
+        shared.append(efs_storage_class(p.efs_file_system_id))
+    ports = {s.name: s.port for s in specs}
+    return {"platform": shared, **{spec.name: service_objects(spec, p, ports) for spec in specs}}
+
+
+def platform_objects(specs: list[ServiceSpec], p: Platform) -> list[Obj]:
+    """Every object of the platform in apply order (namespace-wide first)."""
+    return [obj for group in grouped_objects(specs, p).values() for obj in group]
+
+
+CRD_KINDS = frozenset(
+    {
+        "ServiceMonitor",
+        "PrometheusRule",
+        "ClusterIssuer",
+        "Certificate",
+        "SecretStore",
+        "ExternalSecret",
+    }
+)

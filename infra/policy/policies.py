@@ -1,0 +1,269 @@
+"""Policy as code for the platform: the checks, as pure functions, and their pulumi-policy
+wrappers (`POLICIES`). Tests import this module; `__main__.py` registers `POLICIES`.
+
+Each check reads resource inputs exactly as the engine gives them to an analyzer (the
+camelCase property bag) and returns violation messages; an empty list means compliant.
+The stack is read from the URN, so prod-only rules need no config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+Props = Mapping[str, Any]
+
+REQUIRED_TAGS = ("project", "stack", "service", "owner")
+# Every taggable type the program declares (tests/infra checks this list covers them all).
+TAGGABLE_TYPES = frozenset(
+    {
+        "aws:apigatewayv2/api:Api",
+        "aws:apigatewayv2/stage:Stage",
+        "aws:cloudwatch/logGroup:LogGroup",
+        "aws:cloudwatch/metricAlarm:MetricAlarm",
+        "aws:dynamodb/table:Table",
+        "aws:ec2/eip:Eip",
+        "aws:ec2/flowLog:FlowLog",
+        "aws:ec2/internetGateway:InternetGateway",
+        "aws:ec2/natGateway:NatGateway",
+        "aws:ec2/routeTable:RouteTable",
+        "aws:ec2/securityGroup:SecurityGroup",
+        "aws:ec2/subnet:Subnet",
+        "aws:ec2/vpc:Vpc",
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "aws:ecr/repository:Repository",
+        "aws:efs/fileSystem:FileSystem",
+        "aws:eks/addon:Addon",
+        "aws:iam/role:Role",
+        "aws:kms/key:Key",
+        "aws:lambda/function:Function",
+        "aws:rds/instance:Instance",
+        "aws:rds/parameterGroup:ParameterGroup",
+        "aws:rds/subnetGroup:SubnetGroup",
+        "aws:s3/bucket:Bucket",
+        "eks:index:Cluster",
+        "eks:index:ManagedNodeGroup",
+    }
+)
+WORKLOAD_TYPES = frozenset(
+    {
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:apps/v1:StatefulSet",
+        "kubernetes:apps/v1:DaemonSet",
+    }
+)
+
+
+def stack_of(urn: str) -> str:
+    """`urn:pulumi:<stack>::<project>::...` -> `<stack>`."""
+    return urn.split("::", 1)[0].rsplit(":", 1)[-1]
+
+
+# --- resource checks ------------------------------------------------------------------
+
+
+def dynamodb_pitr_sse(type_: str, props: Props, urn: str = "") -> list[str]:
+    if type_ != "aws:dynamodb/table:Table":
+        return []
+    problems = []
+    if not (props.get("pointInTimeRecovery") or {}).get("enabled"):
+        problems.append("DynamoDB table must enable point-in-time recovery")
+    if not (props.get("serverSideEncryption") or {}).get("enabled"):
+        problems.append("DynamoDB table must enable server-side encryption with KMS")
+    return problems
+
+
+def rds_encrypted_private(type_: str, props: Props, urn: str = "") -> list[str]:
+    if type_ != "aws:rds/instance:Instance":
+        return []
+    problems = []
+    if props.get("storageEncrypted") is not True:
+        problems.append("RDS instance storage must be encrypted")
+    if props.get("publiclyAccessible") is True:
+        problems.append("RDS instance must not be publicly accessible")
+    return problems
+
+
+def ecr_scan_immutable(type_: str, props: Props, urn: str = "") -> list[str]:
+    if type_ != "aws:ecr/repository:Repository":
+        return []
+    problems = []
+    if not (props.get("imageScanningConfiguration") or {}).get("scanOnPush"):
+        problems.append("ECR repository must scan images on push")
+    if not str(props.get("imageTagMutability", "MUTABLE")).startswith("IMMUTABLE"):
+        problems.append("ECR repository tags must be immutable")
+    return problems
+
+
+def required_tags(type_: str, props: Props, urn: str = "") -> list[str]:
+    if type_ not in TAGGABLE_TYPES:
+        return []
+    tags = props.get("tags") or {}
+    missing = [t for t in REQUIRED_TAGS if not tags.get(t)]
+    return [f"missing tags: {', '.join(missing)}"] if missing else []
+
+
+def prod_deletion_protection(type_: str, props: Props, urn: str = "") -> list[str]:
+    if stack_of(urn) != "prod":
+        return []
+    if type_ == "aws:rds/instance:Instance" and props.get("deletionProtection") is not True:
+        return ["prod RDS instance must have deletion protection"]
+    if type_ == "aws:dynamodb/table:Table" and props.get("deletionProtectionEnabled") is not True:
+        return ["prod DynamoDB table must have deletion protection"]
+    if type_ == "eks:index:Cluster" and props.get("deletionProtection") is not True:
+        return ["prod EKS cluster must have deletion protection"]
+    return []
+
+
+def k8s_containers_hardened(type_: str, props: Props, urn: str = "") -> list[str]:
+    """No container as root, requests and limits set, liveness and readiness probes set."""
+    if type_ not in WORKLOAD_TYPES:
+        return []
+    pod = ((props.get("spec") or {}).get("template") or {}).get("spec") or {}
+    pod_non_root = (pod.get("securityContext") or {}).get("runAsNonRoot") is True
+    problems = []
+    for c in pod.get("containers") or []:
+        name = c.get("name", "?")
+        sc = c.get("securityContext") or {}
+        if not (
+            sc.get("runAsNonRoot") is True or (pod_non_root and sc.get("runAsNonRoot") is not False)
+        ):
+            problems.append(f"container {name} may run as root (set runAsNonRoot)")
+        if sc.get("runAsUser") == 0:
+            problems.append(f"container {name} runs as uid 0")
+        res = c.get("resources") or {}
+        for part in ("requests", "limits"):
+            if not all((res.get(part) or {}).get(k) for k in ("cpu", "memory")):
+                problems.append(f"container {name} must set cpu and memory {part}")
+        for probe in ("livenessProbe", "readinessProbe"):
+            if not c.get(probe):
+                problems.append(f"container {name} must set {probe}")
+    return problems
+
+
+RESOURCE_CHECKS: dict[str, tuple[str, Callable[[str, Props, str], list[str]]]] = {
+    "dynamodb-pitr-sse": ("DynamoDB tables have PITR and SSE (KMS)", dynamodb_pitr_sse),
+    "rds-encrypted-private": ("RDS instances are encrypted and not public", rds_encrypted_private),
+    "ecr-scan-immutable": (
+        "ECR repositories scan on push and have immutable tags",
+        ecr_scan_immutable,
+    ),
+    "required-tags": ("Taggable resources carry project, stack, service, owner", required_tags),
+    "prod-deletion-protection": (
+        "prod stateful resources are protected from deletion",
+        prod_deletion_protection,
+    ),
+    "k8s-containers-hardened": (
+        "containers are non-root with resources and probes",
+        k8s_containers_hardened,
+    ),
+}
+
+
+# --- stack checks (relations between resources) -----------------------------------------
+
+
+class Resource(Protocol):
+    """What a stack check reads of a resource (pulumi_policy.PolicyResource has it)."""
+
+    @property
+    def resource_type(self) -> str: ...
+    @property
+    def props(self) -> Props: ...
+    @property
+    def urn(self) -> str: ...
+    @property
+    def property_dependencies(self) -> Mapping[str, Any]: ...
+
+
+S3_PUBLIC_ACCESS_FLAGS = (
+    "blockPublicAcls",
+    "blockPublicPolicy",
+    "ignorePublicAcls",
+    "restrictPublicBuckets",
+)
+
+
+def _attached(bucket: Resource, config: Resource) -> bool:
+    """`config.bucket` is this bucket: by property dependency (preview) or by value."""
+    deps = config.property_dependencies.get("bucket") or []
+    if any(getattr(d, "urn", d) == bucket.urn for d in deps):
+        return True
+    value = config.props.get("bucket")
+    return value is not None and value in (bucket.props.get("bucket"), bucket.props.get("id"))
+
+
+def s3_private_encrypted(resources: Iterable[Resource]) -> list[tuple[str, str]]:
+    """Every bucket has a full public access block and default encryption; (message, urn)."""
+    resources = list(resources)
+    buckets = [r for r in resources if r.resource_type == "aws:s3/bucket:Bucket"]
+    blocks = [
+        r
+        for r in resources
+        if r.resource_type == "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+    ]
+    sse = [
+        r
+        for r in resources
+        if r.resource_type
+        == "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+    ]
+    problems = []
+    for bucket in buckets:
+        own_blocks = [b for b in blocks if _attached(bucket, b)]
+        if not any(all(b.props.get(f) is True for f in S3_PUBLIC_ACCESS_FLAGS) for b in own_blocks):
+            problems.append(
+                ("S3 bucket needs a public access block with all four flags on", bucket.urn)
+            )
+        own_sse = [s for s in sse if _attached(bucket, s)]
+        encrypted = any(
+            ((rule.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm"))
+            for s in own_sse
+            for rule in s.props.get("rules") or []
+        )
+        if not encrypted:
+            problems.append(("S3 bucket needs default server-side encryption", bucket.urn))
+    return problems
+
+
+# --- pulumi-policy wrappers -------------------------------------------------------------
+
+
+def _resource_policy(
+    name: str, description: str, check: Callable[[str, Props, str], list[str]]
+) -> ResourceValidationPolicy:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        for message in check(args.resource_type, args.props, args.urn):
+            report_violation(message, None)
+
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    )
+
+
+def _s3_validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    for message, urn in s3_private_encrypted(args.resources):
+        report_violation(message, urn)
+
+
+POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
+    *(_resource_policy(name, desc, check) for name, (desc, check) in RESOURCE_CHECKS.items()),
+    StackValidationPolicy(
+        name="s3-private-encrypted",
+        description="S3 buckets block public access and are encrypted by default",
+        validate=_s3_validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    ),
+]

@@ -1,0 +1,122 @@
+"""The whole program: build every component for one stack and return its outputs.
+
+`__main__.py` calls `build(load())` and exports the result; tests call `build` under
+mocks with a config of their choosing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from infra import iam, manifests
+from infra.components.catalog import Catalog
+from infra.components.cluster import Cluster
+from infra.components.data import Data
+from infra.components.network import Network
+from infra.components.registry import Registry
+from infra.components.workloads import Workloads
+from infra.config import StackConfig
+from infra.services import Endpoints, service_specs
+
+
+def build(cfg: StackConfig) -> dict[str, Any]:
+    account_id = aws.get_caller_identity_output().account_id
+
+    network = Network(cfg)
+    registry = Registry(cfg)
+    cluster = Cluster(
+        cfg,
+        vpc_id=network.vpc_id,
+        public_subnet_ids=network.public_subnet_ids,
+        private_subnet_ids=network.private_subnet_ids,
+    )
+    data = Data(
+        cfg,
+        account_id=account_id,
+        vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+        node_security_group_id=cluster.node_security_group_id,
+    )
+    catalog = Catalog(
+        cfg,
+        table_name=data.scores_table.name,
+        table_arn=data.scores_table.arn,
+        key_arn=data.key.arn,
+    )
+
+    users_role = cluster.irsa_role(
+        "users",
+        cfg.namespace,
+        "users",
+        iam.users_statements(data.users_table.arn, data.bucket.arn, data.key.arn),
+    )
+    dumbkv_role = cluster.irsa_role(
+        "dumbkv", cfg.namespace, "dumbkv", iam.dumbkv_statements(data.db_secret_arn)
+    )
+
+    endpoints = Endpoints(
+        users_table=data.users_table.name,
+        avatars_bucket=data.bucket.bucket,
+        data_key_arn=data.key.arn,
+        catalog_url=catalog.url,
+        db_secret_arn=data.db_secret_arn,
+        db_host=data.db_host,
+        role_arns={"users": users_role.arn, "dumbkv": dumbkv_role.arn},
+    )
+    specs = service_specs(cfg, endpoints)
+    platform = manifests.Platform(
+        namespace=cfg.namespace,
+        env=cfg.env,
+        region=cfg.region,
+        image_registry=pulumi.Output.concat(
+            account_id, f".dkr.ecr.{cfg.region}.amazonaws.com/{cfg.ecr_prefix}"
+        ),
+        image_tag=cfg.image_tag,
+        vpc_cidr=cfg.network.cidr,
+        acme_email=cfg.acme_email,
+        efs_file_system_id=cluster.efs_file_system_id,
+    )
+    objects = manifests.platform_objects(specs, platform)
+    workloads = Workloads(
+        cfg, objects=objects, provider=cluster.provider, releases=cluster.releases
+    )
+
+    # dumbkv's pepper: generated once, kept (encrypted) in the stack state, never in config.
+    pepper = random.RandomPassword("dumbkv-pepper", length=48, special=False)
+    workloads.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": "dumbkv-pepper",
+                "namespace": cfg.namespace,
+                "labels": manifests.labels("dumbkv"),
+            },
+            "type": "Opaque",
+            "stringData": {"pepper": pepper.result},
+        },
+        [r for n, r in workloads.resources.items() if n == f"namespace-{cfg.namespace}"],
+    )
+
+    return {
+        "clusterName": cluster.cluster_name,
+        "kubeconfig": cluster.kubeconfig,
+        "ecrUrls": registry.urls,
+        "catalogApiUrl": catalog.url,
+        "usersTable": data.users_table.name,
+        "llmScoresTable": data.scores_table.name,
+        "avatarsBucket": data.bucket.bucket,
+        "dataKeyArn": data.key.arn,
+        "dbEndpoint": data.db.endpoint,
+        "dbHost": data.db_host,
+        "dbSecretArn": data.db_secret_arn,
+        "awsAccountId": account_id,
+        "dumbkvMode": cfg.dumbkv.database_type,
+    }
+
+
+__all__ = ["build"]

@@ -1,0 +1,297 @@
+"""Typed service specs: what each workload on EKS needs, as plain data.
+
+The env var names are the ones each service's `settings.py` reads (GATEWAY_*, DUMBKV_* and
+the original's DATABASE_TYPE / DATABASE_LOCATION, USERS_*, REMOTE_*, PREDICTOR_*,
+BACKEND_*), the ports are the contract of `tools/launcher.py`. SLOs mirror the ones each
+service declares next to its app (tests/infra checks they agree), so infra needs only the
+observability lib, not the services.
+
+Values may be plain strings (rendered YAML) or Pulumi outputs (the program): both are
+accepted wherever the type says `Value`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from infra.config import StackConfig
+from observability.slo import SLO, availability, latency
+
+Value = Any  # str, or a pulumi Output[str] when built by the program
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resources:
+    cpu_request: str = "100m"
+    memory_request: str = "128Mi"
+    cpu_limit: str = "500m"
+    memory_limit: str = "256Mi"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Volume:
+    """A PersistentVolumeClaim mounted at `mount_path` (the directory the data lives in)."""
+
+    claim: str
+    mount_path: str
+    storage_class: str
+    size: str
+    access_mode: str = "ReadWriteMany"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExternalSecret:
+    """A Kubernetes Secret kept in sync with an AWS Secrets Manager secret by the
+    External Secrets Operator, authenticated as the service's own ServiceAccount (IRSA)."""
+
+    name: str
+    remote_key: Value  # secret ARN
+    template: Mapping[str, Value]  # Secret key -> Go template over the remote JSON fields
+    refresh: str = "1h"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSpec:
+    """One Deployment and everything around it (Service, HPA, PDB, policies, monitoring)."""
+
+    name: str
+    port: int
+    image: str  # ECR repository under the prefix (predictor-backend runs the predictor image)
+    command: tuple[str, ...] = ()
+    env: Mapping[str, Value] = field(default_factory=dict)
+    secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # var -> (secret, key)
+    replicas: int = 2
+    max_replicas: int = 6
+    autoscale: bool = True
+    strategy: Literal["RollingUpdate", "Recreate"] = "RollingUpdate"
+    resources: Resources = field(default_factory=Resources)
+    slos: tuple[SLO, ...] = ()
+    public_host: str | None = None
+    callers: tuple[str, ...] = ("gateway",)  # workloads allowed to call this one
+    calls: tuple[str, ...] = ()  # in-namespace workloads this one calls
+    egress_https: bool = False  # AWS APIs and public HTTPS (through NAT / endpoints)
+    egress_postgres: bool = False
+    volume: Volume | None = None
+    external_secret: ExternalSecret | None = None
+    role_arn: Value | None = None  # IRSA role; None = no AWS permissions
+    termination_grace_s: int = 30
+    pre_stop_sleep_s: int = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class Endpoints:
+    """Cloud values the services are wired to (outputs in the program, placeholders in YAML)."""
+
+    users_table: Value
+    avatars_bucket: Value
+    data_key_arn: Value
+    catalog_url: Value
+    db_secret_arn: Value
+    db_host: Value
+    role_arns: Mapping[str, Value]
+
+
+GATEWAY_SLOS = (
+    SLO("availability", objective=0.999, sli=availability()),
+    SLO("invoke-latency", objective=0.99, sli=latency(2.5, route="/graphql")),
+)
+DUMBKV_SLOS = (
+    SLO("availability", objective=0.999, sli=availability()),
+    SLO("latency", objective=0.99, sli=latency(0.25)),
+)
+USERS_SLOS = (
+    SLO("availability", objective=0.999, sli=availability()),
+    SLO("latency", objective=0.99, sli=latency(0.5, route="/users/{user_id}")),
+)
+REMOTE_SLOS = (SLO("reachable", objective=0.9, window="7d"),)
+PREDICTOR_SLOS = (SLO("availability", objective=0.99, sli=availability()),)
+
+SQLITE_DIR = "/data/dumbkvstore"
+DB_NAME = "dumbkv"
+
+
+def _url(name: str, port: int, namespace: str) -> str:
+    return f"http://{name}.{namespace}.svc.cluster.local:{port}"
+
+
+def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
+    """The workloads of this stack (remote only in dev), wired to `endpoints`."""
+    ns = cfg.namespace
+    prod = cfg.is_prod
+    scale = 2 if prod else 1  # prod keeps 2+ replicas of everything stateless
+    gateway_calls = ["dumbkv", "predictor", "users"] + (["remote"] if cfg.remote_enabled else [])
+    gateway_env: dict[str, Value] = {
+        "GATEWAY_HOST": "0.0.0.0",  # noqa: S104 - a pod listens on its own interface
+        "GATEWAY_PORT": "8000",
+        "GATEWAY_DUMBKV_URL": _url("dumbkv", 8002, ns),
+        "GATEWAY_PREDICTOR_URL": _url("predictor", 8003, ns),
+        "GATEWAY_USERS_URL": _url("users", 8004, ns),
+        "GATEWAY_CATALOG_URL": endpoints.catalog_url,
+        "GATEWAY_REMOTE_URLS": _url("remote", 8001, ns) if cfg.remote_enabled else "",
+        # Without the dev-only remote, readiness must not wait for it.
+        "GATEWAY_READY_REQUIRES_REMOTE": "true" if cfg.remote_enabled else "false",
+    }
+    specs = [
+        ServiceSpec(
+            name="gateway",
+            port=8000,
+            image="gateway",
+            env=gateway_env,
+            replicas=2 * scale,
+            max_replicas=20 if prod else 4,
+            resources=Resources(
+                cpu_request="250m", memory_request="256Mi", cpu_limit="1", memory_limit="512Mi"
+            ),
+            slos=GATEWAY_SLOS,
+            public_host=cfg.gateway_host,
+            callers=("ingress",),
+            calls=tuple(gateway_calls),
+            egress_https=True,  # the catalog HTTP API
+            # The gateway's total deadline is 15 s for predictions; let in-flight calls finish.
+            termination_grace_s=25,
+        ),
+        _dumbkv(cfg, endpoints),
+        ServiceSpec(
+            name="predictor",
+            port=8003,
+            image="predictor",
+            env={
+                "PREDICTOR_HOST": "0.0.0.0",  # noqa: S104
+                "PREDICTOR_PORT": "8003",
+                "PREDICTOR_BACKEND_URLS": _url("predictor-backend", 8006, ns),
+            },
+            replicas=scale,
+            max_replicas=10 if prod else 3,
+            slos=PREDICTOR_SLOS,
+            calls=("predictor-backend",),
+            termination_grace_s=20,
+        ),
+        ServiceSpec(
+            name="predictor-backend",
+            port=8006,
+            image="predictor",
+            command=("python", "-m", "predictor.backend"),
+            env={"BACKEND_HOST": "0.0.0.0", "BACKEND_PORT": "8006"},  # noqa: S104
+            replicas=scale,
+            max_replicas=10 if prod else 3,
+            resources=Resources(
+                cpu_request="500m", memory_request="512Mi", cpu_limit="2", memory_limit="1Gi"
+            ),
+            callers=("predictor",),
+            termination_grace_s=20,
+        ),
+        ServiceSpec(
+            name="users",
+            port=8004,
+            image="users",
+            env={
+                "USERS_HOST": "0.0.0.0",  # noqa: S104
+                "USERS_PORT": "8004",
+                "USERS_ENV": cfg.env,
+                "USERS_TABLE": endpoints.users_table,
+                "USERS_AVATAR_BUCKET": endpoints.avatars_bucket,
+                "USERS_AVATAR_KMS_KEY_ID": endpoints.data_key_arn,
+                "AWS_REGION": cfg.region,
+            },
+            replicas=scale,
+            max_replicas=10 if prod else 3,
+            slos=USERS_SLOS,
+            egress_https=True,
+            role_arn=endpoints.role_arns["users"],
+        ),
+    ]
+    if cfg.remote_enabled:
+        specs.append(
+            ServiceSpec(
+                name="remote",
+                port=8001,
+                image="remote",
+                env={"REMOTE_HOST": "0.0.0.0", "REMOTE_PORT": "8001"},  # noqa: S104
+                replicas=1,
+                max_replicas=2,
+                slos=REMOTE_SLOS,
+                # The original stalls 5% of requests for 300 s: do not wait for them on shutdown.
+                termination_grace_s=10,
+            )
+        )
+    return specs
+
+
+def _dumbkv(cfg: StackConfig, endpoints: Endpoints) -> ServiceSpec:
+    kv = cfg.dumbkv
+    common: dict[str, Any] = {
+        "name": "dumbkv",
+        "port": 8002,
+        "image": "dumbkv",
+        "slos": DUMBKV_SLOS,
+        "public_host": kv.host,
+        "callers": ("gateway", "ingress"),
+        "role_arn": endpoints.role_arns["dumbkv"],
+    }
+    env: dict[str, Value] = {
+        "DUMBKV_HOST": "0.0.0.0",  # noqa: S104
+        "DUMBKV_PORT": "8002",
+        "DUMBKV_ENV": cfg.env,
+        "DATABASE_TYPE": kv.database_type,
+    }
+    pepper = {"DUMBKV_PEPPER": ("dumbkv-pepper", "pepper")}
+    if kv.database_type == "sqlite":
+        # One writer on one file: never two pods at once, so Recreate and exactly 1 replica.
+        return ServiceSpec(
+            **common,
+            env={**env, "DATABASE_LOCATION": f"{SQLITE_DIR}/dumbkv.db"},
+            secret_env=pepper,
+            replicas=1,
+            max_replicas=1,
+            autoscale=False,
+            strategy="Recreate",
+            volume=Volume(
+                claim="dumbkv-data",
+                mount_path=SQLITE_DIR,
+                storage_class="efs",
+                size=f"{kv.storage_gb}Gi",
+            ),
+        )
+    return ServiceSpec(
+        **common,
+        env=env,
+        secret_env={**pepper, "DATABASE_LOCATION": ("dumbkv-database", "DATABASE_LOCATION")},
+        replicas=kv.replicas,
+        max_replicas=kv.max_replicas,
+        egress_postgres=True,
+        external_secret=ExternalSecret(
+            name="dumbkv-database",
+            remote_key=endpoints.db_secret_arn,
+            template={"DATABASE_LOCATION": _database_location(endpoints.db_host)},
+        ),
+    )
+
+
+def _database_location(host: Value) -> Value:
+    """The dumbkv URL as an External Secrets template over the RDS-managed secret (which
+    holds only `username` and `password`); rds.force_ssl is on, so asyncpg asks for TLS."""
+    head = "postgresql://{{ .username }}:{{ .password | urlquery }}@"
+    tail = f":5432/{DB_NAME}?ssl=require"
+    if isinstance(host, str):
+        return head + host + tail
+    import pulumi  # only the program passes outputs
+
+    return pulumi.Output.concat(head, host, tail)
+
+
+def placeholder_endpoints(cfg: StackConfig) -> Endpoints:
+    """Placeholders for `make manifests` (filled by `envsubst` from `pulumi stack output`)."""
+    return Endpoints(
+        users_table=f"{cfg.prefix}-users",
+        avatars_bucket="${AVATARS_BUCKET}",
+        data_key_arn="${DATA_KEY_ARN}",
+        catalog_url="${CATALOG_API_URL}",
+        db_secret_arn="${DB_SECRET_ARN}",  # noqa: S106 - a placeholder, not a secret
+        db_host="${DB_HOST}",
+        role_arns={
+            "users": f"arn:aws:iam::${{AWS_ACCOUNT_ID}}:role/{cfg.prefix}-users-irsa",
+            "dumbkv": f"arn:aws:iam::${{AWS_ACCOUNT_ID}}:role/{cfg.prefix}-dumbkv-irsa",
+        },
+    )

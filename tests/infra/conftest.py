@@ -1,0 +1,76 @@
+"""The dev and prod programs, each built once per test process under Pulumi mocks.
+
+Stack config comes from the real Pulumi.<stack>.yaml (plus what CI passes: imageTag),
+read through `infra.config.load()` exactly as `pulumi up` would.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.infra.mocking import ProgramRun, run_program
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# pulumi_aws warns at import about every deprecated class it ships (none used here).
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_aws\..*")
+
+
+# Where charts come from is each organisation's choice (CI passes it); tests use stand-ins.
+HELM_REPOSITORIES = {
+    chart: f"https://charts.example.test/{chart}"
+    for chart in (
+        "cert-manager",
+        "ingress-nginx",
+        "metrics-server",
+        "kube-prometheus-stack",
+        "external-secrets",
+    )
+}
+
+
+def stack_config(stack: str, **overrides: Any) -> dict[str, Any]:
+    """`Pulumi.<stack>.yaml`'s config with keys as the engine passes them (`ns:key`)."""
+    raw = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return {
+        **raw,
+        "platform:imageTag": "0123abc",
+        "platform:helmRepositories": HELM_REPOSITORIES,
+        **{f"platform:{k}": v for k, v in overrides.items()},
+    }
+
+
+def build_stack(stack: str, **overrides: Any) -> ProgramRun:
+    from infra.config import load
+    from infra.program import build
+
+    return run_program(stack, stack_config(stack, **overrides), lambda: build(load()))
+
+
+_RUNS: dict[str, ProgramRun] = {}
+
+
+def _cached(stack: str) -> ProgramRun:
+    if stack not in _RUNS:
+        _RUNS[stack] = build_stack(stack)
+    return _RUNS[stack]
+
+
+@pytest.fixture(scope="session")
+def dev() -> ProgramRun:
+    return _cached("dev")
+
+
+@pytest.fixture(scope="session")
+def prod() -> ProgramRun:
+    return _cached("prod")
+
+
+@pytest.fixture(scope="session", params=["dev", "prod"])
+def stack_run(request: pytest.FixtureRequest) -> ProgramRun:
+    return _cached(request.param)

@@ -1,0 +1,75 @@
+"""Stack config is validated once, with every problem reported together."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.config import ConfigError, from_mapping, require_helm_repositories
+from infra.render_manifests import stack_config
+
+PROD = {
+    "env": "prod",
+    "deletionProtection": True,
+    "network": {"availabilityZones": ["a1", "b1", "c1"], "natPerAz": True},
+    "database": {"multiAz": True},
+    "catalog": {"coldStart": "provisioned", "provisionedConcurrency": 2},
+}
+
+
+def test_the_committed_stack_files_are_valid() -> None:
+    assert stack_config("dev").env == "dev"
+    assert stack_config("prod").is_prod
+
+
+def test_prod_refuses_two_zones_single_nat_and_no_deletion_protection() -> None:
+    with pytest.raises(ConfigError) as error:
+        from_mapping("platform", "prod", {"env": "prod"})
+    message = str(error.value)
+    assert "3 availability zones" in message
+    assert "natPerAz" in message
+    assert "deletionProtection" in message
+
+
+def test_provisioned_concurrency_needs_a_count_and_is_exclusive_with_snapstart() -> None:
+    with pytest.raises(ConfigError, match="provisionedConcurrency >= 1"):
+        from_mapping("platform", "prod", {**PROD, "catalog": {"coldStart": "provisioned"}})
+    with pytest.raises(ConfigError, match="only used with coldStart=provisioned"):
+        from_mapping(
+            "platform",
+            "prod",
+            {**PROD, "catalog": {"coldStart": "snapstart", "provisionedConcurrency": 2}},
+        )
+
+
+def test_unknown_keys_are_errors_not_silently_ignored() -> None:
+    with pytest.raises(ConfigError, match=r"catalog\.memoryMB: unknown key"):
+        from_mapping("platform", "dev", {"env": "dev", "catalog": {"memoryMB": 256}})
+
+
+def test_sqlite_dumbkv_needs_the_efs_storage_class() -> None:
+    with pytest.raises(ConfigError, match="efsCsi"):
+        from_mapping(
+            "platform",
+            "dev",
+            {
+                "env": "dev",
+                "cluster": {"addons": {"efsCsi": False}},
+                "dumbkv": {"databaseType": "sqlite"},
+            },
+        )
+
+
+def test_a_deployment_needs_a_repository_for_every_enabled_chart() -> None:
+    cfg = from_mapping("platform", "dev", {"env": "dev", "helmRepositories": {"cert-manager": "x"}})
+
+    with pytest.raises(ConfigError, match="ingress-nginx") as error:
+        require_helm_repositories(cfg)
+    assert "cert-manager" not in str(error.value)
+
+
+def test_disabled_addons_need_no_repository() -> None:
+    switches = ("certManager", "ingressNginx", "metricsServer", "kubePrometheusStack")
+    addons = dict.fromkeys((*switches, "externalSecrets"), False)
+    cfg = from_mapping("platform", "dev", {"env": "dev", "cluster": {"addons": addons}})
+
+    require_helm_repositories(cfg)

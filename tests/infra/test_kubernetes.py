@@ -1,0 +1,301 @@
+"""The Kubernetes side: every object valid for the cluster version, CRD objects complete,
+workloads hardened, dumbkv's two modes, network policies, SLO rules and dashboards."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from infra import manifests
+from infra.components.workloads import CRD_RELEASES
+from infra.render_manifests import objects as rendered_objects
+from infra.render_manifests import render, stack_config
+from infra.services import DUMBKV_SLOS, GATEWAY_SLOS, REMOTE_SLOS, SQLITE_DIR, USERS_SLOS
+from tests.infra.mocking import ProgramRun
+
+K8S_VERSION = stack_config("prod").cluster.version + ".0"
+NOT_OBJECTS = ("pulumi:providers:kubernetes", "kubernetes:helm.sh/v3:Release")
+
+
+def _objects(run: ProgramRun) -> list[dict[str, Any]]:
+    return [
+        r.inputs
+        for r in run.resources
+        if r.type.startswith("kubernetes:") and r.type not in NOT_OBJECTS
+    ]
+
+
+def _find(objs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    (found,) = [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
+    return found
+
+
+def _kinds(objs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [o for o in objs if o["kind"] == kind]
+
+
+def test_every_builtin_object_the_program_applies_is_valid_for_the_cluster_version(
+    stack_run: ProgramRun,
+) -> None:
+    checked = 0
+    for obj in _objects(stack_run):
+        if obj["kind"] in manifests.CRD_KINDS:
+            continue
+        if obj["kind"] == "Secret":  # the pepper's value is a random output, unknown here
+            obj = {**obj, "stringData": {"pepper": "x"}}
+        kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+        checked += 1
+    assert checked > 30
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_rendered_manifests_are_valid_too(stack: str) -> None:
+    objs = [o for group in rendered_objects(stack_config(stack)).values() for o in group]
+    for obj in objs:
+        if obj["kind"] not in manifests.CRD_KINDS:
+            kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
+
+
+REQUIRED_CRD_FIELDS: dict[str, list[tuple[str, ...]]] = {
+    "ServiceMonitor": [("spec", "selector", "matchLabels"), ("spec", "endpoints")],
+    "PrometheusRule": [("spec", "groups")],
+    "ClusterIssuer": [
+        ("spec", "acme", "server"),
+        ("spec", "acme", "email"),
+        ("spec", "acme", "privateKeySecretRef", "name"),
+        ("spec", "acme", "solvers"),
+    ],
+    "Certificate": [("spec", "secretName"), ("spec", "issuerRef", "name"), ("spec", "dnsNames")],
+    "SecretStore": [("spec", "provider", "aws", "service"), ("spec", "provider", "aws", "region")],
+    "ExternalSecret": [
+        ("spec", "secretStoreRef", "name"),
+        ("spec", "target", "name"),
+        ("spec", "dataFrom"),
+    ],
+}
+
+
+def _get(obj: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        obj = obj[key]
+    return obj
+
+
+def test_crd_objects_have_their_required_fields(stack_run: ProgramRun) -> None:
+    for obj in _objects(stack_run):
+        if obj["kind"] not in manifests.CRD_KINDS:
+            continue
+        assert obj["apiVersion"].split("/")[0] in CRD_RELEASES
+        assert obj["metadata"]["name"]
+        for path in REQUIRED_CRD_FIELDS[obj["kind"]]:
+            assert _get(obj, path), (obj["kind"], path)
+        if obj["kind"] == "PrometheusRule":
+            for group in obj["spec"]["groups"]:
+                assert group["name"]
+                assert group["rules"]
+                assert all(("record" in r) != ("alert" in r) and r["expr"] for r in group["rules"])
+
+
+def test_cluster_issuer_is_letsencrypt_and_public_hosts_get_certificates(
+    stack_run: ProgramRun,
+) -> None:
+    objs = _objects(stack_run)
+    assert _find(objs, "ClusterIssuer", "letsencrypt")["spec"]["acme"]["server"].startswith(
+        "https://acme-v02"
+    )
+    certs = {o["metadata"]["name"]: o["spec"] for o in _kinds(objs, "Certificate")}
+    ingresses = {o["metadata"]["name"]: o["spec"] for o in _kinds(objs, "Ingress")}
+    assert set(certs) == set(ingresses) == {"gateway", "dumbkv"}
+    for name, ing in ingresses.items():
+        assert ing["tls"][0]["secretName"] == certs[name]["secretName"]
+        assert ing["tls"][0]["hosts"] == certs[name]["dnsNames"]
+        assert certs[name]["issuerRef"] == {
+            "name": "letsencrypt",
+            "kind": "ClusterIssuer",
+            "group": "cert-manager.io",
+        }
+
+
+def test_dumbkv_ingress_serves_its_host_on_root_in_prod(prod: ProgramRun) -> None:
+    rule = _find(_objects(prod), "Ingress", "dumbkv")["spec"]["rules"][0]
+    assert rule["host"] == "dumbkv.example.com"
+    assert rule["http"]["paths"][0]["path"] == "/"
+
+
+def test_every_container_is_hardened_probed_and_bounded(stack_run: ProgramRun) -> None:
+    for dep in _kinds(_objects(stack_run), "Deployment"):
+        pod = dep["spec"]["template"]["spec"]
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["terminationGracePeriodSeconds"] > 0
+        assert {c["topologyKey"] for c in pod["topologySpreadConstraints"]} >= {
+            "topology.kubernetes.io/zone"
+        }
+        for c in pod["containers"]:
+            sc = c["securityContext"]
+            assert sc["runAsNonRoot"] is True
+            assert sc["readOnlyRootFilesystem"] is True
+            assert sc["allowPrivilegeEscalation"] is False
+            assert sc["capabilities"]["drop"] == ["ALL"]
+            assert c["livenessProbe"]["httpGet"]["path"] == "/livez"
+            assert c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert c["resources"]["requests"]
+            assert c["resources"]["limits"]
+            assert c["lifecycle"]["preStop"]
+            assert c["image"].endswith(":0123abc")
+
+
+def test_dumbkv_sqlite_mode_is_one_pod_recreated_on_an_efs_volume(dev: ProgramRun) -> None:
+    objs = _objects(dev)
+    dep = _find(objs, "Deployment", "dumbkv")
+    assert dep["spec"]["replicas"] == 1
+    assert dep["spec"]["strategy"] == {"type": "Recreate"}
+    assert not [
+        h for h in _kinds(objs, "HorizontalPodAutoscaler") if h["metadata"]["name"] == "dumbkv"
+    ]
+    (container,) = dep["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["DATABASE_TYPE"] == "sqlite"
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "data"]
+    assert Path(mount["mountPath"]).name == "dumbkvstore" == Path(SQLITE_DIR).name
+    assert Path(env["DATABASE_LOCATION"]).parent == Path(mount["mountPath"])
+    pvc = _find(objs, "PersistentVolumeClaim", "dumbkv-data")
+    assert pvc["spec"]["storageClassName"] == "efs"
+    assert _find(objs, "StorageClass", "efs")["provisioner"] == "efs.csi.aws.com"
+
+
+def test_dumbkv_postgres_mode_scales_out_with_the_url_from_the_rds_secret(prod: ProgramRun) -> None:
+    objs = _objects(prod)
+    dep = _find(objs, "Deployment", "dumbkv")
+    assert "replicas" not in dep["spec"]  # the HPA owns the count
+    assert dep["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert _find(objs, "HorizontalPodAutoscaler", "dumbkv")["spec"]["minReplicas"] == 3
+    assert _find(objs, "PodDisruptionBudget", "dumbkv")
+    (container,) = dep["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    assert env["DATABASE_TYPE"]["value"] == "postgres"
+    assert env["DATABASE_LOCATION"]["valueFrom"]["secretKeyRef"] == {
+        "name": "dumbkv-database",
+        "key": "DATABASE_LOCATION",
+    }
+    assert not [o for o in objs if o["kind"] == "PersistentVolumeClaim"]
+    es = _find(objs, "ExternalSecret", "dumbkv-database")["spec"]
+    assert es["dataFrom"][0]["extract"]["key"] == prod.outputs["dbSecretArn"]
+    template = es["target"]["template"]["data"]["DATABASE_LOCATION"]
+    assert template.startswith("postgresql://{{ .username }}:{{ .password | urlquery }}@")
+    assert prod.outputs["dbHost"] in template
+    assert template.endswith("?ssl=require")
+    store = _find(objs, "SecretStore", "dumbkv-aws")["spec"]["provider"]["aws"]
+    assert store["auth"]["jwt"]["serviceAccountRef"]["name"] == "dumbkv"  # its own IRSA role
+
+
+def test_remote_runs_only_in_dev(dev: ProgramRun, prod: ProgramRun) -> None:
+    assert [d for d in _kinds(_objects(dev), "Deployment") if d["metadata"]["name"] == "remote"]
+    assert not [
+        d for d in _kinds(_objects(prod), "Deployment") if d["metadata"]["name"] == "remote"
+    ]
+
+
+def test_network_policies_default_deny_and_allow_only_the_expected_callers(
+    stack_run: ProgramRun,
+) -> None:
+    objs = _objects(stack_run)
+    deny = _find(objs, "NetworkPolicy", "default-deny")["spec"]
+    assert deny["podSelector"] == {}
+    assert set(deny["policyTypes"]) == {"Ingress", "Egress"}
+
+    def sources(name: str) -> list[dict[str, Any]]:
+        return [
+            peer
+            for rule in _find(objs, "NetworkPolicy", name)["spec"]["ingress"]
+            for peer in rule["from"]
+        ]
+
+    ingress_ns = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+    }
+    prometheus = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    }
+    gateway = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}
+    assert sources("gateway") == [ingress_ns, prometheus]
+    assert sources("users") == [gateway, prometheus]
+    assert sources("dumbkv") == [gateway, ingress_ns, prometheus]
+
+
+def test_slo_rules_and_dashboards_ship_for_every_service_with_slos(stack_run: ProgramRun) -> None:
+    objs = _objects(stack_run)
+    rules = {o["metadata"]["name"] for o in _kinds(objs, "PrometheusRule")}
+    assert {"gateway-slos", "dumbkv-slos", "users-slos"} <= rules
+    dashboards = [
+        o
+        for o in _kinds(objs, "ConfigMap")
+        if o["metadata"]["labels"].get("grafana_dashboard") == "1"
+    ]
+    assert {d["metadata"]["name"] for d in dashboards} >= {
+        "gateway-dashboard",
+        "dumbkv-dashboard",
+        "users-dashboard",
+    }
+    monitors = {o["metadata"]["name"] for o in _kinds(objs, "ServiceMonitor")}
+    assert monitors == {d["metadata"]["name"] for d in _kinds(objs, "Deployment")}
+
+
+@pytest.mark.parametrize(
+    ("module", "slos"),
+    [
+        ("gateway.app", GATEWAY_SLOS),
+        ("dumbkv.app", DUMBKV_SLOS),
+        ("users.app", USERS_SLOS),
+        ("remote.app", REMOTE_SLOS),
+    ],
+)
+def test_infra_slos_match_what_each_service_declares(module: str, slos: tuple[Any, ...]) -> None:
+    declared = getattr(importlib.import_module(module), "SLOS", None)
+    if declared is None:
+        pytest.skip(f"{module} declares no SLOS")
+    assert tuple(declared) == slos
+
+
+def test_env_var_names_are_ones_the_services_read(dev: ProgramRun) -> None:
+    from dumbkv.settings import Settings as Dumbkv
+    from gateway.settings import Settings as Gateway
+    from users.settings import Settings as Users
+
+    def names(settings: Any, prefix: str) -> set[str]:
+        out = set()
+        for field, info in settings.model_fields.items():
+            out.add(prefix + field.upper())
+            alias = info.validation_alias
+            out.update(getattr(alias, "choices", []) or ([alias] if isinstance(alias, str) else []))
+        return out
+
+    known = {
+        "gateway": names(Gateway, "GATEWAY_"),
+        "dumbkv": names(Dumbkv, "DUMBKV_"),
+        "users": names(Users, "USERS_"),
+    }
+    for dep in _kinds(_objects(dev), "Deployment"):
+        service = dep["metadata"]["name"]
+        if service in known:
+            (container,) = dep["spec"]["template"]["spec"]["containers"]
+            assert {e["name"] for e in container["env"]} <= known[service], service
+
+
+def test_render_manifests_writes_one_yaml_file_per_service(tmp_path: Path) -> None:
+    paths = render("prod", tmp_path)
+    assert {p.name for p in paths} == {
+        "platform.yaml",
+        "gateway.yaml",
+        "dumbkv.yaml",
+        "predictor.yaml",
+        "predictor-backend.yaml",
+        "users.yaml",
+    }
+    docs = [d for p in paths for d in yaml.safe_load_all(p.read_text())]
+    assert all(d["apiVersion"] and d["kind"] for d in docs)
+    assert "&id" not in (tmp_path / "prod" / "dumbkv.yaml").read_text()
