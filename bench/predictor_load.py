@@ -2,8 +2,28 @@
 
 `--clients` concurrent clients (default 1,000), each sending requests of 4 agents (one
 per key: 2 models x 2 agent types) in a closed loop for `--seconds`, against the mock
-backend time-scaled to 30-70 ms per call. Both services are real uvicorn processes on
-loopback in front of the same kind of backend process (a fresh one each).
+backend. Both services are real uvicorn processes on loopback in front of the same kind
+of backend process (a fresh one each), which serves at most 32 calls per model at once
+(as a GPU model server runs a bounded number of batches, each in about the same time
+whatever its size).
+
+Why the defaults (backend 2.45-2.55 s per call, 16 batches in flight per key) and not
+30-70 ms: on the 2-core CI machine, 1,000 clients at 30-70 ms mean ~10,000 HTTP requests/s,
+far past what the cores can parse (~850 requests/s through the full observability
+stack), so that run measures the CPU, not batching (8 % of the ceiling). A ~2.5 s
+backend keeps the request rate near 400/s, so the figures measure the batcher against
+its ceiling; 16 batches x 64 x 4 keys = 4,096 agents in flight covers the 4,000 the
+clients send, so no agent waits a second round when batches are full; the narrow spread
+keeps a request's latency (the slowest of its 4 batches) near the mean.
+
+Measured here (2 cores shared by the 1,000-client generator, the predictor and the
+backend): 82x naive, ~70 % of the ceiling, p50 ~0.6 s above the backend's 2.5 s. The gap
+is admission, not batching: the predictor parses ~850 requests/s, so a round of 1,000
+requests takes ~1.2 s to enter the queues, batches of one round leave spread over that
+time, and a request waits for the last of its 4 batches. A `max_wait_ms` of 200 was
+worse (66 %), not better. `--latency-min 0.03
+--latency-max 0.07 --max-concurrent-batches 8 --backend-max-concurrency 0` reproduces the
+CPU-bound case.
 
 Prints agents/s, p50/p99 request latency, mean batch size, backend calls, and the
 predictor's throughput as a fraction of its ceiling
@@ -31,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from tools.procs import ServerProcess, free_port, uvicorn_command  # noqa: E402
 
 KEYS = [("m1", "a"), ("m1", "b"), ("m2", "a"), ("m2", "b")]
-MAX_BATCH, MAX_WAIT_MS = 64, 50.0
+MAX_BATCH = 64
 DIMENSION = 16
 
 
@@ -106,7 +126,7 @@ async def run(label: str, args: argparse.Namespace) -> dict[str, float]:
             "PREDICTOR_BACKEND_URLS": backend_url,
             "PREDICTOR_LOG_LEVEL": "WARNING",
             "PREDICTOR_MAX_BATCH_SIZE": str(MAX_BATCH),
-            "PREDICTOR_MAX_WAIT_MS": str(MAX_WAIT_MS),
+            "PREDICTOR_MAX_WAIT_MS": str(args.max_wait_ms),
             "PREDICTOR_MAX_CONCURRENT_BATCHES": str(args.max_concurrent_batches),
         }
         ready = f"http://127.0.0.1:{port}/readyz"
@@ -126,7 +146,8 @@ async def run(label: str, args: argparse.Namespace) -> dict[str, float]:
             stats = (await client.get(f"{backend_url}/stats")).json()
     latencies.sort()
     return {
-        "agents_per_s": count * len(KEYS) / elapsed,
+        # Only answered agents count: a timed-out or refused request served nobody.
+        "agents_per_s": (count - errors) * len(KEYS) / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
         "errors": errors,
@@ -146,17 +167,19 @@ def line(label: str, r: dict[str, float]) -> str:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=1000)
-    parser.add_argument("--latency-min", type=float, default=0.03)
-    parser.add_argument("--latency-max", type=float, default=0.07)
-    parser.add_argument("--max-concurrent-batches", type=int, default=8)
+    parser.add_argument("--latency-min", type=float, default=2.45)
+    parser.add_argument("--latency-max", type=float, default=2.55)
+    parser.add_argument("--max-concurrent-batches", type=int, default=16)
+    parser.add_argument("--max-wait-ms", type=float, default=50.0)
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument(
         "--backend-max-concurrency",
         type=int,
-        default=0,
-        help="calls a model serves at once, as a GPU server (0: unlimited, the default)",
+        default=32,
+        help="calls a model serves at once, as a GPU server (0: unlimited); default 32 = "
+        "2 keys per model x 16 batches, so the predictor never waits on it",
     )
     args = parser.parse_args()
     latency = (args.latency_min, args.latency_max)
@@ -181,7 +204,7 @@ async def main() -> None:
         f"predictor throughput = {batched['agents_per_s'] / ceiling:.1%} of the ceiling "
         f"{ceiling:.0f} agents/s (goal >= 90%); {versus}"
         f"p50 {batched['p50_ms']:.0f} ms vs goal <= "
-        f"{(mean_latency + MAX_WAIT_MS / 1000) * 1000 + 50:.0f} ms"
+        f"{(mean_latency + args.max_wait_ms / 1000) * 1000 + 50:.0f} ms"
     )
 
 
