@@ -2,13 +2,19 @@
 # A guided tour of every API through the gateway of a running platform (`make run` in
 # another terminal). Prints each request and what came back.
 #   GATEWAY=http://127.0.0.1:8000 scripts/tour.sh
+# Writes need an API key: $API_KEY, else the dev admin key `make run` keeps in
+# .data/gateway/dev-api-key.
 set -uo pipefail
+cd "$(dirname "$0")/.."
 GATEWAY="${GATEWAY:-http://127.0.0.1:8000}"
+API_KEY="${API_KEY:-$(cat "${PLATFORM_DATA_DIR:-.data}/gateway/dev-api-key" 2>/dev/null || true)}"
+auth=()
+[[ -n "$API_KEY" ]] && auth=(-H "Authorization: Api-Key $API_KEY")
 hr() { printf '\n== %s\n' "$*"; }
 call() { # method path [curl args...]
   local method=$1 path=$2; shift 2
   printf '%s %s\n' "$method" "$path"
-  curl -sS -X "$method" "$GATEWAY$path" -w '\n-> HTTP %{http_code} in %{time_total}s\n' "$@"
+  curl -sS -X "$method" "$GATEWAY$path" "${auth[@]}" -w '\n-> HTTP %{http_code} in %{time_total}s\n' "$@"
 }
 
 hr "GraphQL: hello and invoke (the flaky upstream, behind retries, hedging and a breaker)"
@@ -38,6 +44,10 @@ call GET "/api/users?limit=5"
 hr "LLM catalog (Lambda handler behind the local adapter)"
 call GET /api/llms
 call GET "/api/llms?provider=Anthropic"
+
+hr "Security: a write without credentials is refused (401), a read is open"
+curl -sS -X PUT "$GATEWAY/api/kv" -H 'content-type: application/json' -d '{"key":"k","value":"v"}' \
+  -w '\n-> HTTP %{http_code} (no Authorization header)\n'
 
 hr "Health and SLOs"
 call GET /readyz

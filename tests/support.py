@@ -14,6 +14,7 @@ def run_schemathesis(
     seed: int = 1,
     exclude_path_regex: str | None = None,
     workers: int = 1,
+    headers: dict[str, str] | None = None,
 ) -> str:
     """Fuzz a running service from its own OpenAPI document; fails on any 5xx.
 
@@ -23,6 +24,7 @@ def run_schemathesis(
     One worker by default: CPython 3.11's `ast.parse` is not thread-safe, and
     hypothesis parses lambdas while describing strategies ("AST constructor recursion
     depth mismatch" from two workers generating at once).
+    `headers` are sent with every request (e.g. credentials: `{"Authorization": ...}`).
     """
     cli = Path(sys.executable).with_name("schemathesis")
     result = subprocess.run(
@@ -41,6 +43,11 @@ def run_schemathesis(
             "--workers",
             str(workers),
             *(["--exclude-path-regex", exclude_path_regex] if exclude_path_regex else []),
+            *[
+                arg
+                for name, value in (headers or {}).items()
+                for arg in ("--header", f"{name}: {value}")
+            ],
         ],
         capture_output=True,
         text=True,

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import secrets
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -110,6 +112,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         8000,
         needs=("remote", "dumbkv", "predictor", "users", "catalog"),
         wiring=lambda p: {
+            "GATEWAY_KEYS_DB": str(p.keys_db),
             "GATEWAY_REMOTE_URLS": _url(p, "remote"),
             **{
                 f"GATEWAY_{name.upper()}_URL": _url(p, name)
@@ -139,11 +142,20 @@ class Platform:
     skipped: list[str] = field(default_factory=list)
     aws_url: str | None = None
     startup_seconds: float = 0.0
+    api_key: str | None = None
+    # One secret per launch, shared by the gateway (signs caller identities) and the
+    # services (verify them), unless the caller's environment brings its own.
+    identity_secret: str = field(default_factory=lambda: secrets.token_hex(32))
 
     def __post_init__(self) -> None:
         for spec in self.services:
             override = self.env.get(spec.port_var)
             self.ports.setdefault(spec.name, int(override) if override else spec.default_port)
+        self.identity_secret = self.env.get("PLATFORM_IDENTITY_SECRET", self.identity_secret)
+
+    @property
+    def keys_db(self) -> Path:
+        return self.data_dir / "gateway" / "keys.db"
 
     def url(self, name: str) -> str:
         return _url(self, name)
@@ -155,6 +167,8 @@ class Platform:
             self.skipped = [spec.name for spec in self.services if spec not in runnable]
             if any(spec.uses_aws for spec in runnable):
                 self._start_local_aws()
+            if any(spec.name == "gateway" for spec in runnable):
+                self.api_key = self._dev_api_key()
             for wave in _waves(runnable):
                 self._start_together(wave)
         except BaseException:
@@ -181,10 +195,34 @@ class Platform:
         self._start(spec)
 
     def service_env(self, spec: ServiceSpec) -> dict[str, str]:
-        defaults = {spec.port_var: str(self.ports[spec.name]), **spec.wiring(self)}
+        defaults = {
+            spec.port_var: str(self.ports[spec.name]),
+            "PLATFORM_IDENTITY_SECRET": self.identity_secret,
+            **spec.wiring(self),
+        }
         if spec.uses_aws and self.aws_url:
             defaults.update(localaws.client_env(self.aws_url))
         return {**defaults, **self.env}
+
+    def _dev_api_key(self) -> str:
+        """An admin API key for local use, issued once per data directory and kept in
+        `<data dir>/gateway/dev-api-key` (owner-only permissions)."""
+        saved = self.keys_db.with_name("dev-api-key")
+        if saved.exists() and self.keys_db.exists():
+            return saved.read_text().strip()
+        self.keys_db.parent.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", "gateway.keys", "--db", str(self.keys_db)]
+        issued = subprocess.run(  # noqa: S603 - our interpreter, our module
+            [*command, "create", "--owner", "dev", "--admin"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO_ROOT,
+        )
+        key = issued.stdout.strip()
+        saved.touch(mode=0o600)
+        saved.write_text(key + "\n")
+        return key
 
     def _start_local_aws(self) -> None:
         if self.env.get("AWS_ENDPOINT_URL"):
@@ -270,6 +308,12 @@ def url_table(platform: Platform) -> str:
         rows.append(("local-aws", platform.aws_url, "-"))
     width = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join(cell.ljust(width[i]) for i, cell in enumerate(row)) for row in rows]
+    if platform.api_key:
+        lines.append(
+            f"dev admin API key: {platform.api_key}\n"
+            f"  send it as `Authorization: Api-Key <key>` (writes need it); kept in "
+            f"{platform.keys_db.with_name('dev-api-key')}"
+        )
     if platform.skipped:
         lines.append(f"not built yet (skipped): {', '.join(platform.skipped)}")
     return "\n".join(lines)

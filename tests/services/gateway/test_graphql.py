@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from gateway.schema import schema
-from tests.services.gateway.conftest import Service
+from tests.services.gateway.conftest import Service, api_key, issue_key
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
 
@@ -64,11 +64,12 @@ def test_wrong_argument_type_is_bad_input(calm_platform: tuple[Service, Service]
 
 
 def test_unknown_service_route_is_503_problem_naming_it(
-    calm_platform: tuple[Service, Service],
+    calm_platform: tuple[Service, Service], keys_db: Path
 ) -> None:
     gateway, _ = calm_platform
+    key = issue_key(keys_db, "tester")
 
-    response = httpx.post(f"{gateway.url}/api/kv", json={"key": "k"})
+    response = httpx.post(f"{gateway.url}/api/kv", json={"key": "k"}, headers=api_key(key))
 
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"

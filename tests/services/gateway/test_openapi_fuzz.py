@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.services.gateway.conftest import Service
+from tests.services.gateway.conftest import SecuredPlatform, Service
 from tests.support import run_schemathesis
 
 
@@ -12,5 +12,14 @@ def test_gateway_openapi_fuzzing_finds_no_server_error(
     gateway, _ = calm_platform
 
     # The /api/* proxies answer 503 by design when their upstream is not configured;
-    # they are fuzzed with every upstream running in tests/e2e.
+    # they are fuzzed below with every upstream faked, and with every upstream running
+    # in tests/e2e.
     run_schemathesis(gateway.url, exclude_path_regex="^/api/")
+
+
+def test_fuzzing_without_credentials_finds_no_server_error(secured: SecuredPlatform) -> None:
+    run_schemathesis(secured.gateway.url)
+
+
+def test_fuzzing_with_admin_credentials_finds_no_server_error(secured: SecuredPlatform) -> None:
+    run_schemathesis(secured.gateway.url, headers={"Authorization": f"Api-Key {secured.admin_key}"})

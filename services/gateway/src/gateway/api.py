@@ -1,19 +1,31 @@
-"""REST routes of the gateway: proxies to internal services, and `/slo`.
+"""REST routes of the gateway: proxies to internal services, `/slo`, and the admin API.
 
 Each route says whether its call is idempotent (reads are retried, writes are not).
+Every router here is mounted behind the edge guard (gateway.auth.guard), which has put
+the admitted caller at `request.state.identity` before a route runs.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Request, Response
 
-from gateway.proxy import Forwarded, UpstreamFailed, UpstreamNotConfigured, forward
+from gateway.auth.api_keys import KeyStore
+from gateway.proxy import (
+    Forwarded,
+    UnsafePath,
+    UpstreamFailed,
+    UpstreamNotConfigured,
+    forward,
+    upstream_path,
+)
 from observability import ProblemError
 from observability.slo import observed_error_budgets
 
 router = APIRouter()
+admin_router = APIRouter(prefix="/_admin", tags=["admin"])
 
 # Body size limits per route (bytes): KV values are at most 1 MiB, avatars 5 MiB.
 LIMITS = {"dumbkv": 2 * 1024 * 1024, "predictor": 8 * 1024 * 1024, "users": 6 * 1024 * 1024}
@@ -33,9 +45,17 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def _below(prefix: str, rest: str) -> str:
+    try:
+        return upstream_path(prefix, rest)
+    except UnsafePath as error:
+        raise ProblemError(404, detail="no such resource") from error
+
+
 async def _proxy(request: Request, name: str, path: str, *, idempotent: bool) -> Response:
     body = await _read_body(request, LIMITS.get(name, DEFAULT_LIMIT))
     client = request.app.state.upstreams.services.get(name)
+    secret: str | None = request.app.state.settings.identity_secret
     try:
         forwarded: Forwarded = await forward(
             name,
@@ -46,6 +66,8 @@ async def _proxy(request: Request, name: str, path: str, *, idempotent: bool) ->
             params=request.query_params,
             headers=request.headers,
             idempotent=idempotent,
+            caller=request.state.identity,
+            identity_secret=secret.encode() if secret else None,
         )
     except UpstreamNotConfigured as error:
         raise ProblemError(503, detail=str(error), upstream=name) from error
@@ -92,7 +114,7 @@ async def users_create(request: Request) -> Response:
 )
 async def users_item(request: Request, rest: str) -> Response:
     idempotent = request.method in ("GET", "DELETE")
-    return await _proxy(request, "users", f"/users/{rest}", idempotent=idempotent)
+    return await _proxy(request, "users", _below("/users", rest), idempotent=idempotent)
 
 
 @router.get("/api/llms", tags=["llms"], summary="List LLMs (catalog)")
@@ -102,9 +124,27 @@ async def llms_list(request: Request) -> Response:
 
 @router.get("/api/llms/{model_name}", tags=["llms"], summary="One LLM (catalog)")
 async def llms_item(request: Request, model_name: str) -> Response:
-    return await _proxy(request, "catalog", f"/llms/{model_name}", idempotent=True)
+    return await _proxy(request, "catalog", _below("/llms", model_name), idempotent=True)
 
 
 @router.get("/slo", tags=["slo"], summary="Error budget left, from this replica's counters")
 async def slo(request: Request) -> dict[str, Any]:
     return {"slos": observed_error_budgets(request.app.state.slos)}
+
+
+@admin_router.get("/keys", summary="API keys: ids, owners, roles, revocation (no secrets)")
+async def admin_keys(request: Request) -> dict[str, Any]:
+    store: KeyStore = request.app.state.edge.keys
+    records = await anyio.to_thread.run_sync(store.list)
+    return {
+        "keys": [
+            {
+                "key_id": record.key_id,
+                "owner": record.owner,
+                "roles": sorted(record.roles),
+                "created_at": record.created_at,
+                "revoked_at": record.revoked_at,
+            }
+            for record in records
+        ]
+    }

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+import httpx
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 import observability
-from gateway.api import router
+from gateway.api import admin_router, router
+from gateway.auth.api_keys import KeyStore
+from gateway.auth.guard import EdgeGuard, guard
+from gateway.auth.oidc import JwksCache, JwtVerifier, OidcConfig
+from gateway.auth.ratelimit import Limit, RateLimiter
 from gateway.invoke import InvokeService, StaleCache
-from gateway.schema import graphql_router
+from gateway.schema import QueryLimits, graphql_router
+from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import Settings
 from gateway.upstreams import Upstreams
 from observability import SLO, ReadinessCheck, availability, latency
@@ -19,6 +26,41 @@ SLOS = [
     SLO("availability", objective=0.999, sli=availability()),
     SLO("invoke-latency", objective=0.99, sli=latency(2.5, route="/graphql")),
 ]
+# What a browser on an allowed origin may send and read (CORS).
+CORS_METHODS = ["GET", "POST", "PUT", "DELETE"]
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "X-Request-ID", "If-Match"]
+CORS_EXPOSED_HEADERS = [
+    "X-Request-ID", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+    "Location", "ETag",
+]  # fmt: skip
+
+
+def edge_guard(settings: Settings, http: httpx.AsyncClient) -> EdgeGuard:
+    verifier = None
+    if settings.oidc_issuer and settings.oidc_audience and settings.oidc_jwks_url:
+        config = OidcConfig(
+            issuer=settings.oidc_issuer,
+            audience=settings.oidc_audience,
+            jwks_url=settings.oidc_jwks_url,
+            leeway_s=settings.oidc_leeway_s,
+            jwks_ttl_s=settings.oidc_jwks_ttl_s,
+            jwks_min_refresh_s=settings.oidc_jwks_min_refresh_s,
+        )
+        jwks = JwksCache(
+            config.jwks_url,
+            http,
+            ttl_s=config.jwks_ttl_s,
+            min_refresh_s=config.jwks_min_refresh_s,
+        )
+        verifier = JwtVerifier(config, jwks)
+    return EdgeGuard(
+        mode=settings.auth_mode,
+        keys=KeyStore(settings.keys_db),
+        jwt=verifier,
+        limiter=RateLimiter(),
+        identified_limit=Limit(settings.rate_limit_rps, settings.rate_limit_burst),
+        anonymous_limit=Limit(settings.anon_rate_limit_rps, settings.anon_rate_limit_burst),
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -34,10 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_input_chars=settings.invoke_max_input_chars,
             cache=StaleCache(settings.stale_cache_size),
         )
-        try:
-            yield
-        finally:
-            await upstreams.aclose()
+        async with httpx.AsyncClient() as http:  # the OIDC issuer's JWKS
+            app.state.edge = edge_guard(settings, http)
+            try:
+                yield
+            finally:
+                await upstreams.aclose()
 
     async def remote_endpoint_available(app: FastAPI) -> bool:
         remote = app.state.upstreams.remote
@@ -54,6 +98,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.readiness_checks.append(
             ReadinessCheck("remote-endpoint", lambda: remote_endpoint_available(app))
         )
-    app.include_router(graphql_router(), prefix="/graphql")
-    app.include_router(router)
+    guarded = [Depends(guard)]
+    limits = QueryLimits(
+        max_bytes=settings.graphql_max_query_bytes,
+        max_depth=settings.graphql_max_depth,
+        max_tokens=settings.graphql_max_tokens,
+        max_aliases=settings.graphql_max_aliases,
+    )
+    app.include_router(graphql_router(limits), prefix="/graphql", dependencies=guarded)
+    app.include_router(router, dependencies=guarded)
+    if settings.admin_api:
+        app.include_router(admin_router, dependencies=guarded)
+    if settings.cors_allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allowed_origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: every response gets them
     return app

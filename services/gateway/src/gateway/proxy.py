@@ -1,12 +1,21 @@
-"""Forwarding REST calls to internal services through their resilient clients."""
+"""Forwarding REST calls to internal services through their resilient clients.
+
+Only an allow-list of request headers crosses the edge: the client's `Authorization`
+stays here, and a client-supplied `X-Platform-Identity` is dropped. With a shared
+secret configured, the caller the edge admitted is signed into `X-Platform-Identity`
+over the *upstream* method and path (what the service sees), so the header cannot be
+replayed against another route or forged by anyone without the secret.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import quote, unquote
 
 import httpx
 
+from identity import IDENTITY_HEADER, Identity, sign
 from resilience import (
     CircuitOpenError,
     DeadlineExceededError,
@@ -28,6 +37,23 @@ PASSED_HEADERS = (
 FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "if-none-match", "if-match", "x-request-id")
 # Services mounted under /api/<name> build their links (Location, Link, avatar_url) from it.
 EDGE_PREFIX = "/api"
+
+
+class UnsafePath(ValueError):
+    """A client-supplied path segment that would change which upstream route is called."""
+
+
+def upstream_path(prefix: str, rest: str) -> str:
+    """`prefix` + the client's path segments, each percent-encoded; dot segments refused.
+
+    Encoding keeps control characters and spaces from breaking the upstream URL; refusing
+    `.` and `..` keeps `/api/users/../metrics` from reaching a route the edge never
+    exposed (URL normalisation would otherwise resolve it upstream).
+    """
+    segments = rest.split("/")
+    if any(segment in (".", "..") for segment in segments):
+        raise UnsafePath(f"dot segment in {rest!r}")
+    return "/".join([prefix.rstrip("/"), *(quote(segment, safe="") for segment in segments)])
 
 
 class UpstreamNotConfigured(Exception):
@@ -61,11 +87,16 @@ async def forward(
     params: Mapping[str, str],
     headers: Mapping[str, str],
     idempotent: bool,
+    caller: Identity,
+    identity_secret: bytes | None,
 ) -> Forwarded:
     if client is None:
         raise UpstreamNotConfigured(name)
     outbound = {k: v for k, v in headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
     outbound["X-Forwarded-Prefix"] = EDGE_PREFIX
+    if identity_secret:
+        # Signed over the decoded path: what the service reads as `request.url.path`.
+        outbound[IDENTITY_HEADER] = sign(identity_secret, method, unquote(path), caller)
     try:
         response: httpx.Response = await client.request(
             method,

@@ -3,16 +3,29 @@
 Failures reach clients as GraphQL errors whose `extensions.code` is one of
 UPSTREAM_UNAVAILABLE, CIRCUIT_OPEN, DEADLINE_EXCEEDED, BAD_INPUT (INTERNAL_ERROR for a
 bug), with the request id in `extensions.requestId`.
+
+Abuse limits (validated before anything runs, so a rejected query never reaches the
+remote): a query size cap, a depth limit, and token and alias limits — each failure a
+GraphQL error with code BAD_INPUT.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from starlette.requests import Request
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult, Info
@@ -47,11 +60,48 @@ class Query:
         )
 
 
-# Clients send the same few documents over and over: parse and validate each once.
-schema = strawberry.Schema(
-    query=Query,
-    extensions=[ParserCache(maxsize=512), ValidationCache(maxsize=512)],  # pyright: ignore[reportArgumentType]
-)
+@dataclass(frozen=True)
+class QueryLimits:
+    """Defaults: 10 KiB per query document, depth 10, 1000 tokens, 10 aliases."""
+
+    max_bytes: int = 10 * 1024
+    max_depth: int = 10
+    max_tokens: int = 1000
+    max_aliases: int = 10
+
+
+class QuerySizeLimiter(SchemaExtension):
+    """Refuses a query document longer than `max_bytes` before it is even parsed."""
+
+    def __init__(self, *, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    def on_operation(self) -> Iterator[None]:
+        query = self.execution_context.query or ""
+        if len(query.encode()) > self.max_bytes:
+            raise GraphQLError(
+                f"query document larger than {self.max_bytes} bytes",
+                extensions={"code": ErrorCode.BAD_INPUT.value},
+            )
+        yield
+
+
+def build_schema(limits: QueryLimits) -> strawberry.Schema:
+    # Factories: each request gets fresh extensions (they hold per-request state); the
+    # parse and validation caches live at module level in strawberry, shared by all.
+    extensions: list[Any] = [
+        lambda: QuerySizeLimiter(max_bytes=limits.max_bytes),  # first: before any parsing
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        # Clients send the same few documents over and over: parse and validate each once.
+        lambda: ParserCache(maxsize=512),
+        lambda: ValidationCache(maxsize=512),
+    ]
+    return strawberry.Schema(query=Query, extensions=extensions)
+
+
+schema = build_schema(QueryLimits())
 
 
 class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
@@ -78,5 +128,5 @@ class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
         return response
 
 
-def graphql_router() -> GatewayGraphQLRouter:
-    return GatewayGraphQLRouter(schema, graphql_ide="graphiql")
+def graphql_router(limits: QueryLimits | None = None) -> GatewayGraphQLRouter:
+    return GatewayGraphQLRouter(build_schema(limits) if limits else schema, graphql_ide="graphiql")

@@ -1,8 +1,11 @@
-"""Gateway settings (env prefix `GATEWAY_`)."""
+"""Gateway settings (env prefix `GATEWAY_`; the identity secret is `PLATFORM_IDENTITY_SECRET`)."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -11,7 +14,7 @@ def split_urls(value: str | None) -> list[str]:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", populate_by_name=True)
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -31,6 +34,51 @@ class Settings(BaseSettings):
     predict_total_s: float = Field(default=15.0, gt=0)
     ready_requires_remote: bool = True
 
+    # Authentication and authorisation (docs/security.md, "Gateway").
+    auth_mode: Literal["writes", "all", "off"] = "writes"
+    keys_db: Path = Field(default=Path(".data/gateway/keys.db"), description="API key store")
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_leeway_s: float = Field(default=30.0, ge=0)
+    oidc_jwks_ttl_s: float = Field(default=3600.0, gt=0)
+    oidc_jwks_min_refresh_s: float = Field(default=30.0, ge=0)
+    admin_api: bool = Field(default=False, description="serve /_admin/* (admin identity only)")
+    identity_secret: str | None = Field(
+        default=None,
+        validation_alias="PLATFORM_IDENTITY_SECRET",
+        description="HMAC secret shared with the services; signs X-Platform-Identity",
+    )
+
+    # Abuse limits. A rate of 0 disables that limit.
+    rate_limit_rps: float = Field(default=100.0, ge=0, description="per authenticated identity")
+    rate_limit_burst: int = Field(default=200, ge=1)
+    anon_rate_limit_rps: float = Field(default=20.0, ge=0, description="per anonymous client IP")
+    anon_rate_limit_burst: int = Field(default=40, ge=1)
+    graphql_max_query_bytes: int = Field(default=10 * 1024, gt=0)
+    graphql_max_depth: int = Field(default=10, gt=0)
+    graphql_max_tokens: int = Field(default=1000, gt=0)
+    graphql_max_aliases: int = Field(default=10, ge=0)
+    cors_origins: str = Field(default="", description="comma-separated allowed origins")
+
     @property
     def remote_endpoints(self) -> list[str]:
         return split_urls(self.remote_urls)
+
+    @property
+    def cors_allowed_origins(self) -> list[str]:
+        return split_urls(self.cors_origins)
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return self.oidc_issuer is not None
+
+    @model_validator(mode="after")
+    def _oidc_is_all_or_nothing(self) -> Settings:
+        oidc = (self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url)
+        if any(oidc) and not all(oidc):
+            raise ValueError(
+                "GATEWAY_OIDC_ISSUER, GATEWAY_OIDC_AUDIENCE and GATEWAY_OIDC_JWKS_URL "
+                "are set together or not at all"
+            )
+        return self
