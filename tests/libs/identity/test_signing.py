@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hmac
 
-import identity.signing
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+import identity.signing
 from identity import Identity, InvalidIdentity, sign, verify
 
 SECRET = b"s" * 32

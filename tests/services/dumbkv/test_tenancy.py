@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from identity import IDENTITY_HEADER, Identity, sign
 
+from identity import IDENTITY_HEADER, Identity, sign
 from tests.services.dumbkv.conftest import start_dumbkv
 
 SECRET = "dumbkv-test-identity-secret-0123456789"

@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from identity import IDENTITY_HEADER, Identity, sign
 
+from identity import IDENTITY_HEADER, Identity, sign
 from tests.conftest import MotoEndpoint
 from tests.services.users.conftest import PNG, UsersService, start_users
 

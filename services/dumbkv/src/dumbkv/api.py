@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from identity import require_caller
 from pydantic import BaseModel, ConfigDict, Field
 
 from dumbkv.crypto import DecryptionError
@@ -14,6 +13,7 @@ from dumbkv.kv import KeyValueService, ValueTooLarge
 from dumbkv.store import Conflict, NotFound, StoreUnavailable
 from dumbkv.tenancy import authorize_database
 from dumbkv.ui import PAGE
+from identity import require_caller
 from observability import ProblemError
 
 # With PLATFORM_IDENTITY_SECRET set, every route needs the gateway's signed identity (401).

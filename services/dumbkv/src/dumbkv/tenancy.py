@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from fastapi import Request
-from identity import caller
 
+from identity import caller
 from observability import ProblemError
 
 EVERYONE_ELSE = "*"

@@ -13,11 +13,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from identity import caller as verified_caller
-from identity import require_caller
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
+from identity import caller as verified_caller
+from identity import require_caller
 from observability import ProblemError
 from users.repository import DuplicateEmail, UserNotFound, UserRecord, decode_cursor
 from users.service import UserService
