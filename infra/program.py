@@ -102,6 +102,23 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         [r for n, r in workloads.resources.items() if n == f"namespace-{cfg.namespace}"],
     )
 
+    # The identity-signing secret shared by the gateway and the services (libs/identity).
+    identity = random.RandomPassword("platform-identity", length=64, special=False)
+    workloads.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": "platform-identity",
+                "namespace": cfg.namespace,
+                "labels": manifests.labels("gateway"),
+            },
+            "type": "Opaque",
+            "stringData": {"secret": identity.result},
+        },
+        [r for n, r in workloads.resources.items() if n == f"namespace-{cfg.namespace}"],
+    )
+
     return {
         "clusterName": cluster.cluster_name,
         "kubeconfig": cluster.kubeconfig,

@@ -109,6 +109,8 @@ REMOTE_SLOS = (SLO("reachable", objective=0.9, window="7d"),)
 PREDICTOR_SLOS = (SLO("availability", objective=0.99, sli=availability()),)
 
 SQLITE_DIR = "/data/dumbkvstore"
+# The gateway signs caller identities with it; dumbkv and users verify (libs/identity).
+IDENTITY_SECRET_ENV = {"PLATFORM_IDENTITY_SECRET": ("platform-identity", "secret")}
 DB_NAME = "dumbkv"
 
 
@@ -145,6 +147,7 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
                 cpu_request="250m", memory_request="256Mi", cpu_limit="1", memory_limit="512Mi"
             ),
             slos=GATEWAY_SLOS,
+            secret_env=IDENTITY_SECRET_ENV,
             public_host=cfg.gateway_host,
             callers=("ingress",),
             calls=tuple(gateway_calls),
@@ -198,6 +201,7 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
             replicas=scale,
             max_replicas=10 if prod else 3,
             slos=USERS_SLOS,
+            secret_env=IDENTITY_SECRET_ENV,
             egress_https=True,
             role_arn=endpoints.role_arns["users"],
         ),
@@ -236,7 +240,7 @@ def _dumbkv(cfg: StackConfig, endpoints: Endpoints) -> ServiceSpec:
         "DUMBKV_ENV": cfg.env,
         "DATABASE_TYPE": kv.database_type,
     }
-    pepper = {"DUMBKV_PEPPER": ("dumbkv-pepper", "pepper")}
+    pepper = {"DUMBKV_PEPPER": ("dumbkv-pepper", "pepper"), **IDENTITY_SECRET_ENV}
     if kv.database_type == "sqlite":
         # One writer on one file: never two pods at once, so Recreate and exactly 1 replica.
         return ServiceSpec(

@@ -46,8 +46,8 @@ def test_every_builtin_object_the_program_applies_is_valid_for_the_cluster_versi
     for obj in _objects(stack_run):
         if obj["kind"] in manifests.CRD_KINDS:
             continue
-        if obj["kind"] == "Secret":  # the pepper's value is a random output, unknown here
-            obj = {**obj, "stringData": {"pepper": "x"}}
+        if obj["kind"] == "Secret":  # generated values are random outputs, unknown here
+            obj = {**obj, "stringData": dict.fromkeys(obj["stringData"], "x")}
         kubernetes_validate.validate(obj, K8S_VERSION, strict=True)
         checked += 1
     assert checked > 30
@@ -299,3 +299,14 @@ def test_render_manifests_writes_one_yaml_file_per_service(tmp_path: Path) -> No
     docs = [d for p in paths for d in yaml.safe_load_all(p.read_text())]
     assert all(d["apiVersion"] and d["kind"] for d in docs)
     assert "&id" not in (tmp_path / "prod" / "dumbkv.yaml").read_text()
+
+
+def test_gateway_and_the_services_share_one_generated_identity_secret(dev: ProgramRun) -> None:
+    objs = _objects(dev)
+    assert _find(objs, "Secret", "platform-identity")["type"] == "Opaque"  # value: random
+
+    for service in ("gateway", "dumbkv", "users"):
+        (container,) = _find(objs, "Deployment", service)["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        ref = env["PLATFORM_IDENTITY_SECRET"]["valueFrom"]["secretKeyRef"]
+        assert (ref["name"], ref["key"]) == ("platform-identity", "secret"), service
