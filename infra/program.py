@@ -85,39 +85,10 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         cfg, objects=objects, provider=cluster.provider, releases=cluster.releases
     )
 
-    # dumbkv's pepper: generated once, kept (encrypted) in the stack state, never in config.
-    pepper = random.RandomPassword("dumbkv-pepper", length=48, special=False)
-    workloads.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {
-                "name": "dumbkv-pepper",
-                "namespace": cfg.namespace,
-                "labels": manifests.labels("dumbkv"),
-            },
-            "type": "Opaque",
-            "stringData": {"pepper": pepper.result},
-        },
-        [r for n, r in workloads.resources.items() if n == f"namespace-{cfg.namespace}"],
-    )
-
-    # The identity-signing secret shared by the gateway and the services (libs/identity).
-    identity = random.RandomPassword("platform-identity", length=64, special=False)
-    workloads.apply(
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {
-                "name": "platform-identity",
-                "namespace": cfg.namespace,
-                "labels": manifests.labels("gateway"),
-            },
-            "type": "Opaque",
-            "stringData": {"secret": identity.result},
-        },
-        [r for n, r in workloads.resources.items() if n == f"namespace-{cfg.namespace}"],
-    )
+    # Generated once, kept (encrypted) in the stack state, never in config: dumbkv's
+    # pepper, and the identity-signing secret the gateway shares with the services.
+    _generated_secret(workloads, cfg, "dumbkv-pepper", "pepper", service="dumbkv", length=48)
+    _generated_secret(workloads, cfg, "platform-identity", "secret", service="gateway", length=64)
 
     return {
         "clusterName": cluster.cluster_name,
@@ -137,3 +108,24 @@ def build(cfg: StackConfig) -> dict[str, Any]:
 
 
 __all__ = ["build"]
+
+
+def _generated_secret(
+    workloads: Workloads, cfg: StackConfig, name: str, key: str, *, service: str, length: int
+) -> None:
+    """A Kubernetes Secret holding one random value created by the stack."""
+    value = random.RandomPassword(name, length=length, special=False)
+    workloads.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": name,
+                "namespace": cfg.namespace,
+                "labels": manifests.labels(service),
+            },
+            "type": "Opaque",
+            "stringData": {key: value.result},
+        },
+        [r for n, r in workloads.resources.items() if n == f"namespace-{cfg.namespace}"],
+    )

@@ -220,45 +220,42 @@ async def create_user(request: Request) -> JSONResponse:
     return JSONResponse(_public(request, user), status_code=201, headers={"Location": location})
 
 
-async def _replace_avatar(request: Request, user_id: str, file: UploadFile) -> UserRecord:
+async def _replace_avatar(request: Request, user_id: str, file: UploadFile) -> JSONResponse:
+    """Both avatar routes: store the file, answer 201 with where to read it."""
     try:
-        return await _service(request).replace_avatar(user_id, file.file, _authorizer(request))
+        user = await _service(request).replace_avatar(user_id, file.file, _authorizer(request))
     except UserNotFound:
         raise ProblemError(404, detail="no such user") from None
+    url = _avatar_path(request, user.id)
+    return JSONResponse({"file_url": url}, status_code=201, headers={"Location": url})
 
 
-@router.post(
-    "/upload",
-    status_code=201,
-    response_model=FileUrl,
-    responses={**NOT_FOUND, **AVATAR_ERRORS, **UNAVAILABLE},
-)
+AVATAR_FILE = File(description="PNG, JPEG, GIF or WebP, at most 5 MiB")
+AVATAR_ROUTE: dict[str, Any] = {
+    "status_code": 201,
+    "response_model": FileUrl,
+    "responses": {**NOT_FOUND, **AVATAR_ERRORS, **UNAVAILABLE},
+}
+
+
+@router.post("/upload", **AVATAR_ROUTE)
 async def upload(
     request: Request,
-    file: Annotated[UploadFile, File(description="PNG, JPEG, GIF or WebP, at most 5 MiB")],
+    file: Annotated[UploadFile, AVATAR_FILE],
     user_id: Annotated[str, Form(min_length=1, max_length=64)],
 ) -> JSONResponse:
     """The original's upload route: set `user_id`'s avatar; `file_url` is where to read it."""
-    user = await _replace_avatar(request, user_id, file)
-    url = _avatar_path(request, user.id)
-    return JSONResponse({"file_url": url}, status_code=201, headers={"Location": url})
+    return await _replace_avatar(request, user_id, file)
 
 
-@router.put(
-    "/users/{user_id}/avatar",
-    status_code=201,
-    response_model=FileUrl,
-    responses={**NOT_FOUND, **AVATAR_ERRORS, **UNAVAILABLE},
-)
+@router.put("/users/{user_id}/avatar", **AVATAR_ROUTE)
 async def put_avatar(
     request: Request,
     user_id: Annotated[str, Path(max_length=64)],
-    file: Annotated[UploadFile, File(description="PNG, JPEG, GIF or WebP, at most 5 MiB")],
+    file: Annotated[UploadFile, AVATAR_FILE],
 ) -> JSONResponse:
     """Set or replace the avatar (the previous object is deleted)."""
-    user = await _replace_avatar(request, user_id, file)
-    url = _avatar_path(request, user.id)
-    return JSONResponse({"file_url": url}, status_code=201, headers={"Location": url})
+    return await _replace_avatar(request, user_id, file)
 
 
 @router.get(
