@@ -77,8 +77,18 @@ _NO_RESET: dict[str, Any] = {"pool_reset_on_return": None}
 
 
 class Store:
-    def __init__(self, engine: AsyncEngine, *, lock_file: Any | None = None) -> None:
+    """Rows by id. `engine` serves writes; `read_engine` serves reads (the same engine on
+    Postgres; on SQLite a separate pool, because WAL readers never block the writer)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        read_engine: AsyncEngine | None = None,
+        lock_file: Any | None = None,
+    ) -> None:
         self.engine = engine
+        self.read_engine = read_engine or engine
         self.dialect = engine.dialect.name
         self._lock_file = lock_file
 
@@ -88,9 +98,15 @@ class Store:
             path = Path(location).expanduser()
             path.parent.mkdir(parents=True, exist_ok=True)
             lock_file = _lock_single_writer(path)
-            engine = create_async_engine(database_url("sqlite", str(path)), **_NO_RESET)
-            _configure_sqlite(engine)
-            return cls(engine, lock_file=lock_file)
+            url = database_url("sqlite", str(path))
+            # One writer connection: SQLite takes one write lock at a time anyway, and
+            # several pooled writers would wait on it in busy-handler sleeps (tail latency);
+            # readers get their own pool.
+            writer = create_async_engine(url, pool_size=1, max_overflow=0, **_NO_RESET)
+            readers = create_async_engine(url, pool_size=4, max_overflow=0, **_NO_RESET)
+            for engine in (writer, readers):
+                _configure_sqlite(engine)
+            return cls(writer, read_engine=readers, lock_file=lock_file)
         engine = create_async_engine(
             database_url(database_type, location),
             pool_size=pool_size,
@@ -103,6 +119,8 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
         if self._lock_file is not None:
             self._lock_file.close()
 
@@ -118,7 +136,7 @@ class Store:
             await conn.execute(sa.text("SELECT 1"))
 
     async def get(self, row_id: str) -> Row:
-        async with self._begin() as conn:
+        async with _Transaction(self.read_engine) as conn:
             found = (
                 await conn.execute(
                     sa.select(kv.c.value, kv.c.version, kv.c.expires_at).where(kv.c.id == row_id)
