@@ -174,6 +174,10 @@ def _container(spec: ServiceSpec, p: Platform) -> Obj:
     mounts: list[Obj] = [{"name": "tmp", "mountPath": "/tmp"}]  # noqa: S108 - an emptyDir
     if spec.volume is not None:
         mounts.append({"name": "data", "mountPath": spec.volume.mount_path})
+    if spec.secret_files is not None:
+        mounts.append(
+            {"name": "secret-files", "mountPath": spec.secret_files.mount_path, "readOnly": True}
+        )
     image = _join(p.image_registry, f"/{spec.image}:{p.image_tag}")
     container: Obj = {
         "name": spec.name,
@@ -230,6 +234,13 @@ def deployment(spec: ServiceSpec, p: Platform) -> Obj:
     volumes: list[Obj] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
     if spec.volume is not None:
         volumes.append({"name": "data", "persistentVolumeClaim": {"claimName": spec.volume.claim}})
+    if spec.secret_files is not None:
+        source = {
+            "secretName": spec.secret_files.secret_name,
+            "optional": spec.secret_files.optional,
+            "defaultMode": 0o440,
+        }
+        volumes.append({"name": "secret-files", "secret": source})
     strategy: Obj = (
         {"type": "Recreate"}
         if spec.strategy == "Recreate"

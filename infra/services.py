@@ -42,6 +42,16 @@ class Volume:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SecretFiles:
+    """A Secret's keys mounted read-only as files under `mount_path`. `optional`: the pod
+    starts without the Secret (the service then sees no files)."""
+
+    secret_name: str
+    mount_path: str
+    optional: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
 class ExternalSecret:
     """A Kubernetes Secret kept in sync with an AWS Secrets Manager secret by the
     External Secrets Operator, authenticated as the service's own ServiceAccount (IRSA)."""
@@ -62,6 +72,7 @@ class ServiceSpec:
     command: tuple[str, ...] = ()
     env: Mapping[str, Value] = field(default_factory=dict)
     secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # var -> (secret, key)
+    secret_files: SecretFiles | None = None
     replicas: int = 2
     max_replicas: int = 6
     autoscale: bool = True
@@ -109,6 +120,10 @@ REMOTE_SLOS = (SLO("reachable", objective=0.9, window="7d"),)
 PREDICTOR_SLOS = (SLO("availability", objective=0.99, sli=availability()),)
 
 SQLITE_DIR = "/data/dumbkvstore"
+# The gateway's API key store (`python -m gateway.keys`), shipped as the Secret
+# `gateway-api-keys` (key `keys.db`); see docs/security.md "Issuing keys in the cluster".
+GATEWAY_KEYS_DIR = "/etc/gateway/keys"
+GATEWAY_KEYS = SecretFiles(secret_name="gateway-api-keys", mount_path=GATEWAY_KEYS_DIR)  # noqa: S106 - a Secret's name
 # The gateway signs caller identities with it; dumbkv and users verify (libs/identity).
 IDENTITY_SECRET_ENV = {"PLATFORM_IDENTITY_SECRET": ("platform-identity", "secret")}
 DB_NAME = "dumbkv"
@@ -132,6 +147,7 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
         "GATEWAY_USERS_URL": _url("users", 8004, ns),
         "GATEWAY_CATALOG_URL": endpoints.catalog_url,
         "GATEWAY_REMOTE_URLS": _url("remote", 8001, ns) if cfg.remote_enabled else "",
+        "GATEWAY_KEYS_DB": f"{GATEWAY_KEYS_DIR}/keys.db",
         # Without the dev-only remote, readiness must not wait for it.
         "GATEWAY_READY_REQUIRES_REMOTE": "true" if cfg.remote_enabled else "false",
     }
@@ -148,6 +164,7 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
             ),
             slos=GATEWAY_SLOS,
             secret_env=IDENTITY_SECRET_ENV,
+            secret_files=GATEWAY_KEYS,
             public_host=cfg.gateway_host,
             callers=("ingress",),
             calls=tuple(gateway_calls),

@@ -310,3 +310,16 @@ def test_gateway_and_the_services_share_one_generated_identity_secret(dev: Progr
         env = {e["name"]: e for e in container["env"]}
         ref = env["PLATFORM_IDENTITY_SECRET"]["valueFrom"]["secretKeyRef"]
         assert (ref["name"], ref["key"]) == ("platform-identity", "secret"), service
+
+
+def test_gateway_reads_its_api_keys_from_an_optional_read_only_secret(dev: ProgramRun) -> None:
+    pod = _find(_objects(dev), "Deployment", "gateway")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    (mount,) = [m for m in container["volumeMounts"] if m["name"] == "secret-files"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "secret-files"]
+
+    assert env["GATEWAY_KEYS_DB"] == f"{mount['mountPath']}/keys.db"
+    assert mount["readOnly"] is True
+    assert volume["secret"]["secretName"] == "gateway-api-keys"
+    assert volume["secret"]["optional"] is True, "the gateway must start before keys exist"
