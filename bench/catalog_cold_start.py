@@ -82,7 +82,7 @@ def run_once(module: str, env: dict[str, str], warm: int) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per variant")
     parser.add_argument("--warm", type=int, default=2000, help="warm invocations per process")
     args = parser.parse_args()

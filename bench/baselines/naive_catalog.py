@@ -8,10 +8,11 @@ content type, no caching. Not for use: a baseline.
 import json
 import os
 from decimal import Decimal
+from typing import Any
 
 import boto3
 
-dynamodb = boto3.resource("dynamodb")
+dynamodb: Any = boto3.resource("dynamodb")  # boto3 resources are untyped
 table = dynamodb.Table(os.environ.get("TABLE_NAME", "llm_scores"))
 
 

@@ -11,7 +11,7 @@ from tests.conftest import MotoEndpoint
 
 def test_moto_server_stores_an_item_and_an_object(moto_endpoint: MotoEndpoint) -> None:
     env = moto_endpoint.env()
-    session = boto3.session.Session(
+    session = boto3.Session(
         aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
         region_name=env["AWS_REGION"],

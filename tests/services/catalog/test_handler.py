@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+from typing import cast
 
 import pytest
 
@@ -144,7 +146,8 @@ def test_a_malformed_event_is_answered_with_a_problem(catalog: Catalog) -> None:
 def test_each_invocation_logs_a_json_line_and_an_emf_document(catalog: Catalog) -> None:
     catalog(event_v2("/llms"))
 
-    lines = [json.loads(line) for line in catalog.telemetry.stream.getvalue().splitlines()]
+    stream = cast(io.StringIO, catalog.telemetry.stream)  # the fixture logs to a StringIO
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     request = next(line for line in lines if line.get("event") == "request")
     emf = next(line for line in lines if "_aws" in line)
     assert (request["status"], request["cache"], request["cold_start"]) == (200, "MISS", True)

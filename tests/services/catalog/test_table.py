@@ -12,7 +12,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from catalog.dynamodb import LiteClient, sigv4_headers
-from catalog.settings import Settings
+from catalog.settings import ClientKind, Settings
 from catalog.table import CatalogTable, decode_item
 from tests.services.catalog.conftest import create_seeded_table, dynamodb, make_catalog
 
@@ -42,7 +42,7 @@ def write_padded_items(client: Any, table_name: str, count: int) -> None:
 
 @pytest.mark.parametrize("client_kind", ["lite", "boto3"])
 def test_scan_follows_every_page_of_a_table_over_1_mb(
-    moto_endpoint: Any, aws_env: dict[str, str], client_kind: str
+    moto_endpoint: Any, aws_env: dict[str, str], client_kind: ClientKind
 ) -> None:
     table_name = create_seeded_table(moto_endpoint.url)
     client = dynamodb(moto_endpoint.url)

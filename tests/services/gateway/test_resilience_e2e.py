@@ -80,6 +80,7 @@ async def test_cached_answer_is_served_while_the_circuit_is_open() -> None:
     gateway = start_gateway([remote], GATEWAY_BREAKER_OPEN_S="600")
     try:
         await _invoke_many(gateway.url, 1, 1)  # value-0 is now cached
+        body: dict = {}
         chaos(remote, outage_s=600)
         for _ in range(100):
             body, _ = (await _invoke_many(gateway.url, 1, 1))[0]
