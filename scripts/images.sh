@@ -30,25 +30,39 @@ for svc in "${SERVICES[@]}"; do
 done
 [[ "${1:-}" == "--smoke" ]] || exit $status
 
-for svc in "${SERVICES[@]}"; do
-  docker image inspect "platform/$svc:dev" >/dev/null 2>&1 || continue
-  name="smoke-$svc-$$"
+# smoke LABEL IMAGE PORT [docker run args before the image...] -- [command args...]
+smoke() {
+  local label=$1 image=$2 port=$3; shift 3
+  local run_args=() cmd_args=()
+  while (($#)) && [[ "$1" != "--" ]]; do run_args+=("$1"); shift; done
+  (($#)) && shift && cmd_args=("$@")
+  local name="smoke-$label-$$"
   docker run -d --rm --name "$name" --read-only --tmpfs /tmp --tmpfs /data:uid=10001,gid=10001 \
     --cap-drop ALL --security-opt no-new-privileges \
     -e AWS_REGION=us-east-1 -e USERS_TABLE=users -e USERS_AVATAR_BUCKET=avatars \
-    -p "127.0.0.1::${port[$svc]}" "platform/$svc:dev" >/dev/null
-  hostport="$(docker port "$name" "${port[$svc]}/tcp" | head -1 | sed 's/.*://')"
-  ok=no
+    -p "127.0.0.1::${port}" "${run_args[@]}" "$image" "${cmd_args[@]}" >/dev/null
+  local hostport ok=no uid
+  hostport="$(docker port "$name" "${port}/tcp" | head -1 | sed 's/.*://')"
   for _ in $(seq 1 100); do
     if curl -fsS "http://127.0.0.1:${hostport}/livez" >/dev/null 2>&1; then ok=yes; break; fi
     sleep 0.2
   done
   uid="$(docker exec "$name" python -c 'import os; print(os.getuid())' 2>/dev/null || echo '?')"
   if [[ "$ok" == yes && "$uid" != "0" && "$uid" != "?" ]]; then
-    echo "images: smoke $svc ok (/livez answers, uid $uid, read-only root FS)"
+    echo "images: smoke $label ok (/livez answers, uid $uid, read-only root FS)"
   else
-    echo "images: smoke $svc FAILED (livez=$ok uid=$uid)"; docker logs "$name" 2>&1 | tail -20; status=1
+    echo "images: smoke $label FAILED (livez=$ok uid=$uid)"; docker logs "$name" 2>&1 | tail -20; status=1
   fi
   docker stop -t 10 "$name" >/dev/null 2>&1 || true
+}
+
+for svc in "${SERVICES[@]}"; do
+  docker image inspect "platform/$svc:dev" >/dev/null 2>&1 || continue
+  smoke "$svc" "platform/$svc:dev" "${port[$svc]}"
 done
+# The mock model backend ships in the predictor image (infra runs it with this command).
+if docker image inspect platform/predictor:dev >/dev/null 2>&1; then
+  smoke predictor-backend platform/predictor:dev 8006 -e BACKEND_HOST=0.0.0.0 \
+    --entrypoint python -- -m predictor.backend
+fi
 exit $status
