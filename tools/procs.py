@@ -204,6 +204,28 @@ def uvicorn_command(app: str, port: int, *, factory: bool = True) -> list[str]:
     return [*command, "--no-access-log", "--timeout-graceful-shutdown", "10"]
 
 
+def start_module(
+    module: str,
+    port_var: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    ready_path: str = "/readyz",
+    ready_timeout: float = 30.0,
+) -> tuple[str, ServerProcess]:
+    """`python -m <module>` on a free loopback port (told through `port_var`), started and
+    ready; its base URL and process. The one way tests start a service process."""
+    port = free_port()
+    base = f"http://{LOOPBACK}:{port}"
+    process = ServerProcess(
+        f"{module}-{port}",
+        [sys.executable, "-m", module],
+        env={port_var: str(port), **(env or {})},
+        ready_url=base + ready_path,
+        ready_timeout=ready_timeout,
+    )
+    return base, process.start().wait_ready()
+
+
 @contextlib.contextmanager
 def serving(
     name: str,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import PostgresInstance
-from tools.procs import ServerProcess, free_port
+from tools.procs import ServerProcess, start_module
 
 PEPPER = "test-pepper-0123456789abcdef"
 
@@ -44,15 +43,8 @@ class KV:
 
 
 def start_dumbkv(env: dict[str, str]) -> tuple[str, ServerProcess]:
-    port = free_port()
-    process = ServerProcess(
-        f"dumbkv-{port}",
-        [sys.executable, "-m", "dumbkv"],
-        env={"DUMBKV_PORT": str(port), "DUMBKV_PEPPER": PEPPER, **env},
-        ready_url=f"http://127.0.0.1:{port}/livez",
-        ready_timeout=60,
-    )
-    return f"http://127.0.0.1:{port}", process.start().wait_ready()
+    run_env = {"DUMBKV_PEPPER": PEPPER, **env}
+    return start_module("dumbkv", "DUMBKV_PORT", env=run_env, ready_path="/livez", ready_timeout=60)
 
 
 def fresh_database(postgres: PostgresInstance) -> str:

@@ -5,7 +5,6 @@ a recording upstream (what did the service receive?) and an OIDC issuer's JWKS e
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 import uuid
@@ -22,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from gateway.auth.api_keys import KeyStore
-from tools.procs import LOOPBACK, ServerProcess, free_port
+from tools.procs import LOOPBACK, ServerProcess, start_module
 
 CHAOS_TOKEN = "test-chaos-token"
 # The default fault profile, time-scaled 100x, without the hourly outage.
@@ -46,35 +45,13 @@ class Service:
 
 
 def start_remote(seed: int, **env: str) -> Service:
-    port = free_port()
-    process = ServerProcess(
-        f"remote-{port}",
-        [sys.executable, "-m", "remote"],
-        env={
-            "REMOTE_PORT": str(port),
-            "REMOTE_SEED": str(seed),
-            "REMOTE_CHAOS_TOKEN": CHAOS_TOKEN,
-            **env,
-        },
-        ready_url=f"http://127.0.0.1:{port}/livez",
-    )
-    return Service(f"http://127.0.0.1:{port}", process.start().wait_ready())
+    run_env = {"REMOTE_SEED": str(seed), "REMOTE_CHAOS_TOKEN": CHAOS_TOKEN, **env}
+    return Service(*start_module("remote", "REMOTE_PORT", env=run_env, ready_path="/livez"))
 
 
 def start_gateway(remotes: list[Service], **env: str) -> Service:
-    port = free_port()
-    process = ServerProcess(
-        f"gateway-{port}",
-        [sys.executable, "-m", "gateway"],
-        env={
-            "GATEWAY_PORT": str(port),
-            "GATEWAY_REMOTE_URLS": ",".join(r.url for r in remotes),
-            **NO_RATE_LIMITS,
-            **env,
-        },
-        ready_url=f"http://127.0.0.1:{port}/livez",
-    )
-    return Service(f"http://127.0.0.1:{port}", process.start().wait_ready())
+    run_env = {"GATEWAY_REMOTE_URLS": ",".join(r.url for r in remotes), **NO_RATE_LIMITS, **env}
+    return Service(*start_module("gateway", "GATEWAY_PORT", env=run_env, ready_path="/livez"))
 
 
 def invocations(remote: Service) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tools.procs import ServerProcess, free_port
+from tools.procs import ServerProcess, start_module
 
 # 3-7 s per call scaled to 50-100 ms; model "broken" always fails.
 FAST_BACKEND = {
@@ -58,30 +57,17 @@ class Platform:
 
 
 def start_backend(**env: str) -> Service:
-    port = free_port()
-    process = ServerProcess(
-        f"backend-{port}",
-        [sys.executable, "-m", "predictor.backend"],
-        env={"BACKEND_PORT": str(port), "BACKEND_LOG_LEVEL": "WARNING", **env},
-        ready_url=f"http://127.0.0.1:{port}/readyz",
-    )
-    return Service(f"http://127.0.0.1:{port}", process.start().wait_ready())
+    run_env = {"BACKEND_LOG_LEVEL": "WARNING", **env}
+    return Service(*start_module("predictor.backend", "BACKEND_PORT", env=run_env))
 
 
 def start_predictor(backends: list[Service], **env: str) -> Service:
-    port = free_port()
-    process = ServerProcess(
-        f"predictor-{port}",
-        [sys.executable, "-m", "predictor"],
-        env={
-            "PREDICTOR_PORT": str(port),
-            "PREDICTOR_BACKEND_URLS": ",".join(b.url for b in backends),
-            "PREDICTOR_LOG_LEVEL": "WARNING",
-            **env,
-        },
-        ready_url=f"http://127.0.0.1:{port}/readyz",
-    )
-    return Service(f"http://127.0.0.1:{port}", process.start().wait_ready())
+    run_env = {
+        "PREDICTOR_BACKEND_URLS": ",".join(b.url for b in backends),
+        "PREDICTOR_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    return Service(*start_module("predictor", "PREDICTOR_PORT", env=run_env))
 
 
 def start_platform(backend_env: dict[str, str], predictor_env: dict[str, str]) -> Platform:

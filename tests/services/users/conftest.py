@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ import boto3
 import pytest
 
 from tests.conftest import MotoEndpoint
-from tools.procs import ServerProcess, free_port
+from tools.procs import ServerProcess, start_module
 
 # The smallest valid PNG (1x1, RGBA) and a JPEG header are enough for content sniffing.
 PNG = bytes.fromhex(
@@ -59,26 +58,18 @@ class UsersService:
 
 
 def start_users(aws_env: dict[str, str], **extra: str) -> UsersService:
-    port = free_port()
     suffix = uuid.uuid4().hex[:8]
     table, bucket = f"users-{suffix}", f"avatars-{suffix}"
-    process = ServerProcess(
-        f"users-{port}",
-        [sys.executable, "-m", "users"],
-        env={
-            **aws_env,
-            "USERS_PORT": str(port),
-            "USERS_TABLE": table,
-            "USERS_AVATAR_BUCKET": bucket,
-            "USERS_CREATE_RESOURCES": "true",
-            "USERS_AWS_TIMEOUT_S": "1.0",
-            **extra,
-        },
-        ready_url=f"http://127.0.0.1:{port}/readyz",
-        ready_timeout=60,
-    )
-    process.start().wait_ready()
-    return UsersService(f"http://127.0.0.1:{port}", process, table, bucket, aws_env)
+    run_env = {
+        **aws_env,
+        "USERS_TABLE": table,
+        "USERS_AVATAR_BUCKET": bucket,
+        "USERS_CREATE_RESOURCES": "true",
+        "USERS_AWS_TIMEOUT_S": "1.0",
+        **extra,
+    }
+    url, process = start_module("users", "USERS_PORT", env=run_env, ready_timeout=60)
+    return UsersService(url, process, table, bucket, aws_env)
 
 
 @pytest.fixture(scope="module")
