@@ -50,11 +50,12 @@ def users_statements(
             "Resource": _suffix(bucket_arn, "/avatars/*"),
         },
         {
+            # HeadBucket (the readiness check) is authorised by s3:ListBucket and carries
+            # no s3:prefix: a prefix condition here would deny it and keep users unready.
             "Sid": "AvatarBucketHead",
             "Effect": "Allow",
             "Action": ["s3:ListBucket"],
             "Resource": bucket_arn,
-            "Condition": {"StringLike": {"s3:prefix": ["avatars/*"]}},
         },
         {
             "Sid": "DataKey",

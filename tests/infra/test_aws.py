@@ -270,6 +270,13 @@ def test_users_role_reaches_only_its_table_and_avatar_objects(stack_run: Program
     assert all("*" not in a for s in statements.values() for a in s["Action"])
 
 
+def test_users_role_can_head_its_bucket_for_readiness(stack_run: ProgramRun) -> None:
+    head = {s["Sid"]: s for s in _role_policy(stack_run, "-users-irsa")}["AvatarBucketHead"]
+    assert head["Action"] == ["s3:ListBucket"]
+    assert not head["Resource"].endswith("*")  # the bucket itself, not its objects
+    assert "Condition" not in head, "HeadBucket sends no s3:prefix; a condition denies it"
+
+
 def test_dumbkv_role_reads_only_its_database_secret(stack_run: ProgramRun) -> None:
     (statement,) = _role_policy(stack_run, "-dumbkv-irsa")
     assert statement["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
