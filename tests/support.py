@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+
+async def wait_until(
+    condition: Callable[[], bool | Awaitable[bool]], *, within: float = 10.0
+) -> None:
+    """Poll an observable condition (bounded): state is awaited, never assumed."""
+    deadline = time.monotonic() + within
+    while True:
+        outcome = condition()
+        if not isinstance(outcome, bool):
+            outcome = await outcome
+        if outcome:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within} s")
+        await asyncio.sleep(0.02)
 
 
 def run_schemathesis(

@@ -7,7 +7,10 @@ stops everything in reverse order, leaving no orphan process (each service runs 
 its own process group, stopped as a group).
 
 Ports are the contract (gateway 8000, remote 8001, dumbkv 8002, predictor 8003,
-users 8004, catalog 8005, predictor backend 8006; local AWS on a free port). Any
+users 8004, catalog 8005, predictor backend 8006, remote replicas 2 and 3 on 8007 and
+8008; local AWS on a free port). The remote runs as three serialized replicas, as the
+original upstream ran in production, and the gateway balances over all three; each
+replica's port moves with `REMOTE_PORT`, `REMOTE_2_PORT`, `REMOTE_3_PORT`. Any other
 environment variable given to `make run` reaches the services unchanged and wins over
 the launcher's defaults: `GATEWAY_REMOTE_URLS=http://127.0.0.1:9001 make run`.
 Local state (dumbkv's SQLite file) goes under `PLATFORM_DATA_DIR` (default `./.data`).
@@ -41,13 +44,19 @@ class ServiceSpec:
 
     name: str
     module: str
-    port_var: str
+    port_var: str  # the variable the service reads its port from
     default_port: int
     needs: tuple[str, ...] = ()
     wiring: Wiring = lambda _platform: {}
     setup: tuple[str, ...] = ()  # a module run once (python -m ...) before the service starts
     uses_aws: bool = False
     docs: bool = True
+    port_setting: str | None = None  # the variable that moves it, when not `port_var`
+
+    @property
+    def port_override(self) -> str:
+        """The environment variable a caller sets to move this service's port."""
+        return self.port_setting or self.port_var
 
     def available(self) -> bool:
         """True when the module can be run with `python -m` (its service is built)."""
@@ -66,8 +75,12 @@ def _dumbkv_store(platform: Platform) -> str:
     return str(platform.data_dir / "dumbkvstore" / "dumbkv.db")
 
 
+REMOTE_REPLICAS = ("remote", "remote-2", "remote-3")
+
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("remote", "remote", "REMOTE_PORT", 8001),
+    ServiceSpec("remote-2", "remote", "REMOTE_PORT", 8007, port_setting="REMOTE_2_PORT"),
+    ServiceSpec("remote-3", "remote", "REMOTE_PORT", 8008, port_setting="REMOTE_3_PORT"),
     ServiceSpec("backend", "predictor.backend", "BACKEND_PORT", 8006, docs=False),
     ServiceSpec(
         "dumbkv",
@@ -110,10 +123,12 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "gateway",
         "GATEWAY_PORT",
         8000,
-        needs=("remote", "dumbkv", "predictor", "users", "catalog"),
+        needs=(*REMOTE_REPLICAS, "dumbkv", "predictor", "users", "catalog"),
         wiring=lambda p: {
             "GATEWAY_KEYS_DB": str(p.keys_db),
-            "GATEWAY_REMOTE_URLS": _url(p, "remote"),
+            "GATEWAY_REMOTE_URLS": ",".join(
+                _url(p, name) for name in REMOTE_REPLICAS if name in p.ports
+            ),
             **{
                 f"GATEWAY_{name.upper()}_URL": _url(p, name)
                 for name in ("dumbkv", "predictor", "users", "catalog")
@@ -149,7 +164,7 @@ class Platform:
 
     def __post_init__(self) -> None:
         for spec in self.services:
-            override = self.env.get(spec.port_var)
+            override = self.env.get(spec.port_override)
             self.ports.setdefault(spec.name, int(override) if override else spec.default_port)
         self.identity_secret = self.env.get("PLATFORM_IDENTITY_SECRET", self.identity_secret)
 
@@ -202,7 +217,8 @@ class Platform:
         }
         if spec.uses_aws and self.aws_url:
             defaults.update(localaws.client_env(self.aws_url))
-        return {**defaults, **self.env}
+        # The port is the launcher's to give: replicas share a port variable.
+        return {**defaults, **self.env, spec.port_var: str(self.ports[spec.name])}
 
     def _dev_api_key(self) -> str:
         """An admin API key for local use, issued once per data directory and kept in

@@ -34,7 +34,7 @@ def platform_env() -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith("AWS_") and not name.endswith("_PORT")
     }
-    ports = {spec.port_var: str(free_port()) for spec in SERVICES}
+    ports = {spec.port_override: str(free_port()) for spec in SERVICES}
     return {**inherited, **E2E_ENV, **ports}
 
 

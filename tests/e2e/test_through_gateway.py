@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from tools.launcher import Platform
+from tools.launcher import REMOTE_REPLICAS, Platform
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
 INVOKE = "query($v: String!) { invoke(input: $v) { output cached latencyMs } }"
@@ -138,7 +138,8 @@ def _first_success(gateway: httpx.Client, key: str, attempts: int = 100) -> http
 def test_remote_killed_gives_circuit_open_or_cached_answers(platform: Platform) -> None:
     with _gateway(platform) as gateway:
         assert _invoke(gateway, "remember me")["data"]["invoke"]["output"]
-        platform.kill_service("remote")
+        for replica in REMOTE_REPLICAS:
+            platform.kill_service(replica)
         try:
             codes = []
             for i in range(200):
@@ -150,7 +151,8 @@ def test_remote_killed_gives_circuit_open_or_cached_answers(platform: Platform) 
                     break
             cached = _invoke(gateway, "remember me")
         finally:
-            platform.start_service("remote")
+            for replica in REMOTE_REPLICAS:
+                platform.start_service(replica)
 
     assert codes[-1] == "CIRCUIT_OPEN", codes
     assert cached["data"]["invoke"]["cached"] is True

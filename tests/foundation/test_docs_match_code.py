@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from pydantic_settings import BaseSettings
 
+from tools.launcher import SERVICES
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [*ROOT.glob("services/*/README.md"), *ROOT.glob("docs/**/*.md"), ROOT / "README.md"]
 
@@ -31,6 +33,16 @@ def _env_names(settings: type[BaseSettings]) -> set[str]:
 
 
 def _known_env() -> dict[str, set[str]]:
+    catalog_source = (ROOT / "services/catalog/src/catalog/settings.py").read_text()
+    # Variables the launcher reads for `make run` (e.g. where remote replicas 2 and 3 go).
+    launcher = {spec.port_override for spec in SERVICES}
+    return {
+        prefix: names | {name for name in launcher if name.startswith(prefix)}
+        for prefix, names in _settings_env(catalog_source).items()
+    }
+
+
+def _settings_env(catalog_source: str) -> dict[str, set[str]]:
     from dumbkv.settings import Settings as Dumbkv
     from gateway.settings import Settings as Gateway
     from predictor.settings import BackendSettings
@@ -38,7 +50,6 @@ def _known_env() -> dict[str, set[str]]:
     from remote.settings import Settings as Remote
     from users.settings import Settings as Users
 
-    catalog_source = (ROOT / "services/catalog/src/catalog/settings.py").read_text()
     return {
         "GATEWAY_": _env_names(Gateway),
         "DUMBKV_": _env_names(Dumbkv),

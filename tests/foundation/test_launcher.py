@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tools.launcher import SERVICES, Platform, ServiceSpec, _in_dependency_order, _waves
+from tools.launcher import (
+    REMOTE_REPLICAS,
+    SERVICES,
+    Platform,
+    ServiceSpec,
+    _in_dependency_order,
+    _waves,
+)
 
 
 def test_services_start_after_everything_they_need() -> None:
@@ -26,6 +33,8 @@ def test_default_ports_follow_the_contract() -> None:
         "users": 8004,
         "catalog": 8005,
         "backend": 8006,
+        "remote-2": 8007,
+        "remote-3": 8008,
     }
 
 
@@ -35,7 +44,19 @@ def test_port_variable_moves_a_service_and_its_wiring() -> None:
 
     env = platform.service_env(gateway)
 
-    assert env["GATEWAY_REMOTE_URLS"] == "http://127.0.0.1:9101"
+    assert env["GATEWAY_REMOTE_URLS"].split(",")[0] == "http://127.0.0.1:9101"
+
+
+def test_the_gateway_balances_over_three_remote_replicas_on_their_own_ports() -> None:
+    platform = Platform(env={"REMOTE_PORT": "9101", "REMOTE_3_PORT": "9103"})
+    gateway = next(spec for spec in SERVICES if spec.name == "gateway")
+    replicas = [spec for spec in SERVICES if spec.name in REMOTE_REPLICAS]
+
+    urls = platform.service_env(gateway)["GATEWAY_REMOTE_URLS"].split(",")
+    replica_ports = [platform.service_env(spec)["REMOTE_PORT"] for spec in replicas]
+
+    assert urls == ["http://127.0.0.1:9101", "http://127.0.0.1:8007", "http://127.0.0.1:9103"]
+    assert replica_ports == ["9101", "8007", "9103"]
 
 
 def test_caller_environment_wins_over_launcher_defaults() -> None:

@@ -2,13 +2,14 @@
 
 `POST /admin/mode` sets how `/work` behaves: `ok`, `fail` (every request answers
 `status`), `fail_every` (every n-th request fails), `hang` (never answers within the
-test), with an optional fixed `delay_ms`. `GET /admin/stats` counts requests seen and
-the last deadline header received.
+test), with an optional fixed `delay_ms` plus a uniform `jitter_ms`. `GET /admin/stats`
+counts requests seen and the last deadline header received.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 
 from fastapi import FastAPI, Request, Response
 from pydantic import BaseModel
@@ -19,6 +20,7 @@ class Mode(BaseModel):
     status: int = 503
     every: int = 2
     delay_ms: int = 0
+    jitter_ms: int = 0
     retry_after: str | None = None
 
 
@@ -42,8 +44,9 @@ def make_app() -> FastAPI:
         state["count"] = count
         state["deadline"] = request.headers.get("x-request-deadline-ms")
         mode: Mode = state["mode"]  # type: ignore[assignment]
-        if mode.delay_ms:
-            await asyncio.sleep(mode.delay_ms / 1000)
+        if mode.delay_ms or mode.jitter_ms:
+            jitter = random.uniform(0, mode.jitter_ms)
+            await asyncio.sleep((mode.delay_ms + jitter) / 1000)
         if mode.mode == "hang":
             await asyncio.sleep(30)
         failing = mode.mode == "fail" or (mode.mode == "fail_every" and count % mode.every == 1)

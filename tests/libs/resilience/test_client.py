@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
 
 import httpx
 import pytest
@@ -17,6 +16,7 @@ from observability.deadlines import deadline_scope
 from resilience import (
     Breaker,
     CircuitOpenError,
+    ConcurrencyLimit,
     DeadlineExceededError,
     FullJitter,
     Hedge,
@@ -76,23 +76,105 @@ async def test_client_errors_are_returned_not_retried(flaky: Flaky) -> None:
     assert flaky.count() == 1
 
 
-async def test_hanging_upstream_is_cut_per_try_and_call_ends_by_its_deadline(flaky: Flaky) -> None:
+async def test_an_endpoint_with_a_stuck_attempt_at_its_limit_gets_no_new_attempt(
+    flaky: Flaky,
+) -> None:
     flaky.set("hang")
     policy = Policy(
-        timeout=Timeout(per_try=0.2, total=0.5),
+        timeout=Timeout(per_try=0.1, total=0.5),
         retry=Retry(attempts=5, backoff=FAST_BACKOFF),
         hedge=None,
         breaker=None,
     )
 
     async with ResilientClient("flaky", [flaky.url], policy=policy) as client:
-        started = time.monotonic()
-        with pytest.raises((DeadlineExceededError, UpstreamUnavailableError)):
+        with pytest.raises(DeadlineExceededError):
             await client.get("/work")
-        elapsed = time.monotonic() - started
+        limits = client.endpoint_limits()
 
-    assert elapsed <= 0.5 + 0.2  # the deadline contract (plus scheduling slack)
-    assert 2 <= flaky.count() <= 3  # per-try cuts left room for retries, not for 5
+    assert flaky.count() == 1  # per-try timeouts did not pile retries onto it
+    assert limits[flaky.url] == (1, 1)  # and the late attempt was not cancelled
+
+
+async def test_a_call_queued_behind_a_busy_endpoint_sheds_at_its_deadline(flaky: Flaky) -> None:
+    flaky.set("hang")
+    policy = Policy(
+        timeout=Timeout(per_try=0.5, total=0.5),
+        hedge=None,
+        breaker=None,
+        limit=ConcurrencyLimit(max_limit=1),  # HAProxy's `maxconn 1`: never a probe
+    )
+
+    async with ResilientClient("flaky", [flaky.url], policy=policy) as client:
+        outcomes = await asyncio.gather(
+            client.get("/work"), client.get("/work"), return_exceptions=True
+        )
+
+    assert all(isinstance(o, DeadlineExceededError) for o in outcomes)
+    assert any("queued" in str(o) for o in outcomes)
+    assert flaky.count() == 1  # the queued call never reached the busy endpoint
+
+
+async def test_a_hedge_races_the_original_without_cancelling_it(replicas: list[Flaky]) -> None:
+    stalled, healthy = replicas
+    stalled.set("hang")
+    healthy.set("ok")
+    policy = Policy(
+        timeout=Timeout(per_try=5.0, total=5.0),
+        retry=Retry(attempts=1),
+        hedge=Hedge(delay=0.05),
+        breaker=None,
+    )
+
+    async with ResilientClient(
+        "pair", [stalled.url, healthy.url], policy=policy, rng=random.Random(1)
+    ) as client:
+        responses = await asyncio.gather(*(client.get("/work") for _ in range(4)))
+        in_flight_on_stalled = client.endpoint_limits()[stalled.url][1]
+
+    assert all(r.status_code == 200 for r in responses)
+    assert 1 <= stalled.count() <= 2  # limit 1: the original, at most one early probe
+    assert in_flight_on_stalled == stalled.count()  # still running after the hedges won
+
+
+async def test_a_stalled_endpoint_does_not_open_the_breaker_of_another(
+    replicas: list[Flaky],
+) -> None:
+    stalled, healthy = replicas
+    stalled.set("hang")
+    healthy.set("ok")
+    policy = Policy(
+        timeout=Timeout(per_try=0.1, total=2.0),
+        retry=Retry(attempts=3, backoff=FAST_BACKOFF),
+        hedge=Hedge(delay=0.02),
+        breaker=Breaker(window=10, failure_rate=0.5, min_calls=2, slow_after=0.05),
+    )
+
+    async with ResilientClient(
+        "pair", [stalled.url, healthy.url], policy=policy, rng=random.Random(3)
+    ) as client:
+        responses = [await client.get("/work") for _ in range(20)]
+        states = client.breaker_states()
+
+    assert all(r.status_code == 200 for r in responses)
+    assert states[healthy.url] == "closed"
+
+
+async def test_a_concurrent_endpoint_learns_a_limit_above_one(flaky: Flaky) -> None:
+    flaky.set("ok", jitter_ms=20)
+    policy = Policy(hedge=None, breaker=None)
+
+    async with ResilientClient("flaky", [flaky.url], policy=policy) as client:
+        semaphore = asyncio.Semaphore(8)
+
+        async def one() -> None:
+            async with semaphore:
+                await client.get("/work")
+
+        await asyncio.gather(*(one() for _ in range(200)))
+        limit, _ = client.endpoint_limits()[flaky.url]
+
+    assert limit > 1
 
 
 async def test_remaining_deadline_is_propagated_and_inbound_deadline_narrows_it(
@@ -179,7 +261,10 @@ async def test_p2c_sends_little_traffic_to_a_ten_times_slower_replica(
     fast, slow = replicas
     fast.set("ok", delay_ms=10)
     slow.set("ok", delay_ms=100)
-    policy = Policy(hedge=None, timeout=Timeout(per_try=2, total=2))
+    # Constant latencies never overtake one another: the limit is given, not learned.
+    policy = Policy(
+        hedge=None, timeout=Timeout(per_try=2, total=2), limit=ConcurrencyLimit(initial=8)
+    )
     total = 200
 
     async with ResilientClient(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+import pytest
 
 from tests.services.gateway.conftest import Service, invocations
 
@@ -54,3 +57,27 @@ def test_query_with_too_many_aliases_is_bad_input(calm_platform: tuple[Service, 
     message = assert_refused_without_calling_the_remote(calm_platform, query)
 
     assert "aliases" in message
+
+
+async def test_a_repeated_document_is_validated_once_with_the_limits_in_force(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import strawberry.schema.schema as strawberry_schema
+    from graphql.validation import validate
+
+    from gateway.schema import QueryLimits, build_schema
+
+    schema = build_schema(QueryLimits(max_depth=3))
+    validated: list[object] = []
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        validated.append(args[1])
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(strawberry_schema, "validate", counting)
+    for _ in range(5):  # the same document, request after request
+        assert (await schema.execute("{ hello }")).errors is None
+    too_deep = await schema.execute('{ invoke(input: "x") { output { a { b { c } } } } }')
+
+    assert len(validated) == 2  # each document once
+    assert too_deep.errors  # and the depth limit still applies

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -108,22 +106,6 @@ def gated_platform() -> Iterator[Platform]:
         platform.control("resume")
         platform.predictor.stop()
         platform.backend.stop()
-
-
-async def wait_until(
-    condition: Callable[[], bool | Awaitable[bool]], *, within: float = 10.0
-) -> None:
-    """Poll an observable condition (bounded): state is awaited, never assumed."""
-    deadline = time.monotonic() + within
-    while True:
-        outcome = condition()
-        if not isinstance(outcome, bool):
-            outcome = await outcome
-        if outcome:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {within} s")
-        await asyncio.sleep(0.02)
 
 
 def agent(vector: list[float], model: str, agent_type: str) -> dict:

@@ -10,7 +10,8 @@ import math
 import httpx
 import pytest
 
-from tests.services.predictor.conftest import Platform, agent, wait_until
+from tests.services.predictor.conftest import Platform, agent
+from tests.support import wait_until
 
 
 async def post(platform: Platform, agents: dict, **headers: str) -> httpx.Response:

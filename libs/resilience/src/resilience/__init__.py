@@ -24,6 +24,7 @@ from resilience.guard import Guard
 from resilience.policy import (
     Breaker,
     Bulkhead,
+    ConcurrencyLimit,
     Ejection,
     FullJitter,
     Hedge,
@@ -39,6 +40,7 @@ __all__ = [
     "Bulkhead",
     "BulkheadFullError",
     "CircuitOpenError",
+    "ConcurrencyLimit",
     "DeadlineExceededError",
     "Ejection",
     "FullJitter",

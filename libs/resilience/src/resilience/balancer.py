@@ -1,37 +1,70 @@
-"""Load balancing: power of two choices on peak-EWMA latency x outstanding requests.
+"""Load balancing: power of two choices on peak-EWMA latency x outstanding requests,
+among the endpoints with room under their concurrency limit; a queue when none has.
 
 As Linkerd/Finagle: each endpoint's cost is its peak-sensitive EWMA latency times
 (outstanding + 1); of two endpoints picked at random the cheaper wins. Fast failures
 (429/503, connection refused) are recorded with a penalty latency so an endpoint that
 fails quickly does not attract traffic. Outlier ejection as Envoy: consecutive failures
 eject an endpoint for a growing time, and never every endpoint.
+
+When every admissible endpoint is at its limit the attempt waits here, as a request
+waits in HAProxy's queue for a server under `maxconn`, rather than at an endpoint that
+is busy; waiters are woken earliest deadline first whenever an attempt ends.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import heapq
+import itertools
 import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from resilience.policy import Ejection
+from resilience.limits import EndpointLimit, Room
+from resilience.policy import ConcurrencyLimit, Ejection
+
+RECHECK_S = 0.05  # waiters also look again this often (breaker and ejection timers)
 
 DECAY_S = 10.0  # EWMA time constant (Finagle's default decay)
+
+
+UNLIMITED = ConcurrencyLimit(initial=1_000_000, max_limit=1_000_000)
 
 
 @dataclass
 class EndpointStats:
     url: str
+    limit: EndpointLimit
     ewma: float = 0.0
     last_update: float | None = None
-    outstanding: int = 0
     consecutive_failures: int = 0
     times_ejected: int = 0
     ejected_until: float = 0.0
-    samples: list[float] = field(default_factory=list)
+
+    @property
+    def outstanding(self) -> int:
+        return self.limit.in_flight
 
     def cost(self) -> float:
         return (self.ewma or 1e-3) * (self.outstanding + 1)
+
+
+class NoEndpointError(Exception):
+    """No endpoint could ever take this attempt (all excluded, or all breakers open)."""
+
+    def __init__(self, *, breakers_open: bool) -> None:
+        super().__init__("no endpoint admits the attempt")
+        self.breakers_open = breakers_open
+
+
+@dataclass(order=True)
+class _Waiter:
+    deadline: float
+    order: int
+    woken: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
 
 
 class Balancer:
@@ -40,15 +73,19 @@ class Balancer:
         urls: Sequence[str],
         *,
         ejection: Ejection,
+        limit: ConcurrencyLimit | None,
         clock: Callable[[], float],
         rng: random.Random,
     ) -> None:
         if not urls:
             raise ValueError("at least one endpoint is needed")
-        self.endpoints = [EndpointStats(url.rstrip("/")) for url in urls]
+        config = limit or UNLIMITED
+        self.endpoints = [EndpointStats(url.rstrip("/"), EndpointLimit(config)) for url in urls]
         self.ejection = ejection
         self.clock = clock
         self.rng = rng
+        self._waiters: list[_Waiter] = []
+        self._order = itertools.count()
 
     def available(self, exclude: set[str] | None = None) -> list[EndpointStats]:
         now = self.clock()
@@ -64,12 +101,112 @@ class Balancer:
     ) -> EndpointStats | None:
         """P2C among endpoints not ejected, not excluded and admitted (e.g. breaker closed)."""
         candidates = [e for e in self.available(exclude) if admit is None or admit(e)]
+        return self._p2c(candidates)
+
+    def _p2c(self, candidates: list[EndpointStats]) -> EndpointStats | None:
         if not candidates:
             return None
         if len(candidates) == 1:
             return candidates[0]
         first, second = self.rng.sample(candidates, 2)
         return first if first.cost() <= second.cost() else second
+
+    def try_take(
+        self,
+        *,
+        exclude: set[str],
+        avoid: set[str],
+        admit: Callable[[EndpointStats], bool],
+        take: Callable[[EndpointStats], bool],
+        stuck_after: float,
+    ) -> tuple[EndpointStats, int] | None:
+        """An endpoint with room now, its slot taken: `(endpoint, attempt id)`, or None.
+
+        Endpoints in `avoid` (already tried by this call) are used only when no other
+        has room; `admit` says whether the breaker would let a call through and `take`
+        takes its permit. Raises `NoEndpointError` when waiting could not help.
+        """
+        candidates = self.available(exclude)
+        if not candidates:
+            raise NoEndpointError(breakers_open=False)
+        admitted = [e for e in candidates if admit(e)]
+        if not admitted:
+            raise NoEndpointError(breakers_open=True)
+        now = self.clock()
+        rooms = {e.url: e.limit.room(now, stuck_after=stuck_after) for e in admitted}
+        for pool in (
+            [e for e in admitted if rooms[e.url] is Room.SLOT and e.url not in avoid],
+            [e for e in admitted if rooms[e.url] is Room.SLOT],
+            [e for e in admitted if rooms[e.url] is Room.PROBE and e.url not in avoid],
+        ):
+            endpoint = self._p2c(pool)
+            if endpoint is not None and take(endpoint):
+                room = rooms[endpoint.url]
+                assert room is not None
+                return endpoint, endpoint.limit.sent(now, room)
+        return None
+
+    async def acquire(
+        self,
+        *,
+        deadline: float,
+        exclude: set[str],
+        avoid: set[str],
+        admit: Callable[[EndpointStats], bool],
+        take: Callable[[EndpointStats], bool],
+        stuck_after: Callable[[], float],
+        wanted: Callable[[], bool] = lambda: True,
+    ) -> tuple[EndpointStats, int] | None:
+        """`try_take`, waiting in the queue (earliest deadline first) until `deadline`.
+
+        Returns None when the deadline passed first, or as soon as `wanted()` is false
+        (the call got its answer meanwhile: its slot goes to the next waiter, not to a
+        request nobody needs). Cancel-safe: a cancelled waiter holds no slot.
+        """
+
+        def take_now() -> tuple[EndpointStats, int] | None:
+            return self.try_take(
+                exclude=exclude, avoid=avoid, admit=admit, take=take, stuck_after=stuck_after()
+            )
+
+        if not self._waiters:
+            taken = take_now()
+            if taken is not None:
+                return taken
+        waiter = _Waiter(deadline, next(self._order))
+        heapq.heappush(self._waiters, waiter)
+        self.wake()  # a round in deadline order: older waiters look first
+        try:
+            while True:
+                left = deadline - self.clock()
+                if left <= 0:
+                    return None
+                wait = min(left, RECHECK_S, self._next_probe_in())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.woken.wait(), timeout=wait)
+                waiter.woken.clear()
+                if not wanted():
+                    return None
+                taken = take_now()
+                if taken is not None:
+                    return taken
+        finally:
+            self._waiters.remove(waiter)
+            heapq.heapify(self._waiters)
+
+    def _next_probe_in(self) -> float:
+        """Seconds until some endpoint could take a probe (waiters look again then)."""
+        now = self.clock()
+        # Only future times: a probe already due but refused (e.g. the endpoint is
+        # blocked) is no event, and counting it would spin the waiters.
+        times = [t for e in self.endpoints if (t := e.limit.probe_at()) is not None and t > now]
+        return min(times, default=now + RECHECK_S) - now
+
+    def wake(self) -> None:
+        """Something may have room: every waiter looks again, earliest deadline first
+        (asyncio resumes them in the order they are woken)."""
+        for waiter in sorted(self._waiters):
+            waiter.woken.set()
 
     def observe(self, endpoint: EndpointStats, *, latency: float, failure: bool) -> None:
         now = self.clock()

@@ -1,13 +1,23 @@
 """`ResilientClient`: every outbound HTTP call of the platform goes through one.
 
 Per logical call: deadline (policy total, narrowed by the inbound deadline) → bulkhead
-→ retries within the retry budget (full-jitter backoff, `Retry-After` honoured) →
-each attempt: load balancer picks an endpoint whose breaker admits it → attempt
-timeout; idempotent calls may be hedged to a different endpoint after the tracked p95.
+→ attempts, each on an endpoint that the balancer picks among those whose breaker
+admits it and whose concurrency limit has room (waiting at the client, earliest
+deadline first, while none has) → retries within the retry budget (full-jitter
+backoff, `Retry-After` honoured) and, for idempotent calls, a hedge to another free
+endpoint after the tracked p90.
+
+No attempt is cancelled because a later one started or because the call is over: the
+upstream would go on working on it anyway, and only its answer shows that its endpoint
+is free again (Envoy `hedge_on_per_try_timeout`; "Metastable Failures in Distributed
+Systems", Bronson et al., HotOS 2021: work sent to a blocked server is the load that
+keeps it blocked). Such attempts finish in the background, holding their endpoint's
+slot, and still teach the breaker, the balancer and the limit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import random
 import time
@@ -21,7 +31,7 @@ import httpx
 from opentelemetry import trace
 
 from observability import deadlines
-from resilience.balancer import Balancer, EndpointStats
+from resilience.balancer import Balancer, EndpointStats, NoEndpointError
 from resilience.breaker import STATE_VALUE, BreakerState, CircuitBreaker
 from resilience.budget import RetryBudgetState
 from resilience.bulkhead import BulkheadState
@@ -34,11 +44,25 @@ from resilience.errors import (
 )
 from resilience.latency import LatencyTracker
 from resilience.metrics import client_metrics
-from resilience.policy import IDEMPOTENT_METHODS, Policy
+from resilience.policy import IDEMPOTENT_METHODS, Hedge, Policy, Retry
 
 MIN_ATTEMPT_S = 0.005  # never start an attempt with less time than this left
 Fallback = Callable[[ResilienceError], Awaitable[httpx.Response]]
 _tracer = trace.get_tracer("resilience")
+
+
+@dataclass
+class _CallState:
+    answered: bool = False  # an attempt got a final answer: queued ones are not needed
+
+
+@dataclass
+class _Running:
+    """An attempt of the current call that has not ended."""
+
+    endpoint: EndpointStats
+    sent_at: float
+    late: bool = False  # past the per-try timeout: counted as a failed try, still running
 
 
 @dataclass
@@ -92,17 +116,24 @@ class ResilientClient:
         self.clock = clock
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         max_connections = self.policy.bulkhead.max_concurrent if self.policy.bulkhead else 100
+        timeout = self.policy.timeout
         self._http = httpx.AsyncClient(
             transport=transport,
             headers=dict(headers or {}),
-            timeout=httpx.Timeout(self.policy.timeout.per_try),  # also bounded per attempt
+            # Attempts are not cut at the per-try timeout (see the module docstring).
+            timeout=httpx.Timeout(timeout.abandon_after, connect=timeout.per_try),
             limits=httpx.Limits(
                 max_connections=max_connections * 2, max_keepalive_connections=max_connections
             ),
         )
         self._balancer = Balancer(
-            endpoints, ejection=self.policy.ejection, clock=clock, rng=self.rng
+            endpoints,
+            ejection=self.policy.ejection,
+            limit=self.policy.limit,
+            clock=clock,
+            rng=self.rng,
         )
+        self._background: set[asyncio.Task[httpx.Response | _Failure]] = set()
         self._metrics = client_metrics()
         self._breakers: dict[str, CircuitBreaker] = {}
         if self.policy.breaker is not None:
@@ -139,6 +170,9 @@ class ResilientClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self._http.aclose()
 
     # -- introspection ------------------------------------------------------------
@@ -148,6 +182,10 @@ class ResilientClient:
 
     def breaker_states(self) -> dict[str, str]:
         return {url: breaker.state.value for url, breaker in self._breakers.items()}
+
+    def endpoint_limits(self) -> dict[str, tuple[int, int]]:
+        """Per endpoint: (learned concurrency limit, attempts in flight)."""
+        return {e.url: (e.limit.limit, e.limit.in_flight) for e in self._balancer.endpoints}
 
     # -- calls --------------------------------------------------------------------
     async def get(self, path: str, **kwargs: Any) -> httpx.Response:
@@ -230,140 +268,220 @@ class ResilientClient:
             if self._bulkhead is not None:
                 await self._bulkhead.release(success=success, duration=self.clock() - started)
 
+    def _expected_latency(self) -> float:
+        """The latency past which an attempt is late: hedge delay, and "stuck" for limits."""
+        hedge = self.policy.hedge or Hedge()
+        if hedge.delay is not None:
+            return hedge.delay
+        observed = self._latency.quantile(hedge.quantile)
+        if observed is None:
+            return self.policy.timeout.per_try if self.policy.hedge is None else hedge.min_delay
+        return max(observed, hedge.min_delay)
+
+    def _stuck_after(self) -> float:
+        return 2 * self._expected_latency()
+
+    def _take(self, endpoint: EndpointStats) -> bool:
+        breaker = self._breakers.get(endpoint.url)
+        return breaker is None or breaker.try_acquire()
+
     async def _with_retries(
         self, method: str, path: str, idempotent: bool, deadline: float, send: dict[str, Any]
     ) -> httpx.Response:
-        retry = self.policy.retry
+        """Race attempts until one answers: the original, retries after failures or
+        per-try timeouts, and a hedge when the latest attempt is late."""
+        retry, policy = self.policy.retry, self.policy
+        hedges_left = policy.hedge.max_hedges if (policy.hedge and idempotent) else 0
+        retries_left = retry.attempts - 1 if idempotent else 0
+        running: dict[asyncio.Task[httpx.Response | _Failure], _Running] = {}
+        tried: set[str] = set()
         last: _Failure | None = None
-        for try_index in range(retry.attempts):
-            if try_index > 0:
-                if not idempotent:
-                    break
-                if not self._budget.try_retry():
-                    self._metrics.budget_exhausted.labels(self.name).inc()
-                    raise _unavailable(self.name, last, budget_exhausted=True)
-                delay = retry.backoff.delay(try_index, self.rng)
-                if last is not None and last.retry_after is not None:
-                    delay = max(delay, min(last.retry_after, retry.max_retry_after))
-                if self.clock() + delay > deadline - MIN_ATTEMPT_S:
-                    self._metrics.rejected.labels(self.name, "deadline").inc()
-                    raise DeadlineExceededError(self.name, "no time left for another attempt")
-                await anyio.sleep(delay)
-            if deadline - self.clock() <= MIN_ATTEMPT_S:
-                self._metrics.rejected.labels(self.name, "deadline").inc()
-                raise DeadlineExceededError(self.name, "the deadline passed")
-            result = await self._attempt_round(method, path, idempotent, deadline, send, try_index)
-            if isinstance(result, httpx.Response):
-                return result
-            last = result
-        raise _unavailable(self.name, last)
+        acquiring: asyncio.Task[tuple[EndpointStats, int] | None] | None = None
+        acquiring_kind = "original"
+        retry_at: float | None = None
+        exhausted = False
+        call = _CallState()
 
-    def _pick(self, exclude: set[str]) -> EndpointStats:
-        for _ in range(len(self._balancer.endpoints)):
-            endpoint = self._balancer.pick(exclude=exclude, admit=self._admits)
-            if endpoint is None:
-                break
+        def start_acquire(kind: str) -> asyncio.Task[tuple[EndpointStats, int] | None]:
+            nonlocal acquiring_kind
+            acquiring_kind = kind
+            busy = {r.endpoint.url for r in running.values()}
+            return asyncio.ensure_future(
+                self._balancer.acquire(
+                    deadline=deadline - MIN_ATTEMPT_S,
+                    exclude=busy,
+                    avoid=tried,
+                    admit=self._admits,
+                    take=self._take,
+                    stuck_after=self._stuck_after,
+                    wanted=lambda: not call.answered,
+                )
+            )
+
+        try:
+            acquiring = start_acquire("original")
+            while True:
+                now = self.clock()
+                if deadline - now <= MIN_ATTEMPT_S:
+                    if not running and acquiring is not None:
+                        self._metrics.rejected.labels(self.name, "queued").inc()
+                        raise DeadlineExceededError(
+                            self.name, "every endpoint was busy until the deadline (queued)"
+                        )
+                    self._metrics.rejected.labels(self.name, "deadline").inc()
+                    raise DeadlineExceededError(self.name, "the deadline passed")
+                if acquiring is None and retry_at is not None and now >= retry_at:
+                    retry_at = None
+                    acquiring = start_acquire("retry")
+                if (
+                    acquiring is None
+                    and hedges_left > 0
+                    and running
+                    and now - max(r.sent_at for r in running.values()) >= self._expected_latency()
+                ):
+                    hedges_left -= 1
+                    if self._budget.try_retry():
+                        acquiring = start_acquire("hedge")
+                    else:
+                        self._metrics.budget_exhausted.labels(self.name).inc()
+                timers = [deadline - MIN_ATTEMPT_S]
+                if retry_at is not None:
+                    timers.append(retry_at)
+                if acquiring is None and hedges_left > 0 and running:
+                    latest = max(r.sent_at for r in running.values())
+                    timers.append(latest + self._expected_latency())
+                per_try = policy.timeout.per_try
+                timers += [r.sent_at + per_try for r in running.values() if not r.late]
+                waiting: set[asyncio.Future[Any]] = set(running)
+                if acquiring is not None:
+                    waiting.add(acquiring)
+                if not waiting and retry_at is None:
+                    raise _unavailable(self.name, last)
+                timeout = max(min(timers) - self.clock(), 0.0)
+                done: set[asyncio.Future[Any]] = set()
+                if waiting:
+                    done, _ = await asyncio.wait(
+                        waiting, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                    )
+                else:  # only a retry's backoff to wait for
+                    await asyncio.sleep(timeout)
+                if acquiring is not None and acquiring in done:
+                    task, acquiring = acquiring, None
+                    try:
+                        taken = task.result()
+                    except NoEndpointError as error:
+                        if running or retry_at is not None:
+                            continue
+                        if error.breakers_open:
+                            self._metrics.rejected.labels(self.name, "circuit_open").inc()
+                            raise CircuitOpenError(
+                                self.name, "every endpoint's circuit breaker is open"
+                            ) from None
+                        raise _unavailable(self.name, last) from None
+                    if taken is None and not running:
+                        self._metrics.rejected.labels(self.name, "queued").inc()
+                        raise DeadlineExceededError(
+                            self.name, "every endpoint was busy until the deadline (queued)"
+                        )
+                    if taken is not None:
+                        endpoint, slot = taken
+                        tried.add(endpoint.url)
+                        resend = len(tried) - 1
+                        attempt = asyncio.ensure_future(
+                            self._attempt(
+                                endpoint,
+                                slot,
+                                method,
+                                path,
+                                deadline,
+                                send,
+                                acquiring_kind,
+                                resend,
+                                call,
+                            )
+                        )
+                        running[attempt] = _Running(endpoint, self.clock())
+                for task in [t for t in running if t in done]:
+                    del running[task]
+                    outcome = task.result()
+                    if isinstance(outcome, httpx.Response):
+                        return outcome
+                    last = failure = outcome
+                    if retries_left > 0 and retry_at is None and acquiring is None:
+                        number = retry.attempts - retries_left
+                        retry_at = self._schedule_retry(retry, number, failure)
+                        exhausted = retry_at is None
+                        retries_left = 0 if exhausted else retries_left - 1
+                for running_attempt in running.values():
+                    late = self.clock() - running_attempt.sent_at >= policy.timeout.per_try
+                    if late and not running_attempt.late:
+                        running_attempt.late = True
+                        last = failure = _Failure("timeout")
+                        # A retry only when every attempt of the call is late: one still
+                        # within its per-try time (a hedge) may yet answer.
+                        all_late = all(r.late for r in running.values())
+                        if all_late and retries_left > 0 and retry_at is None and acquiring is None:
+                            number = retry.attempts - retries_left
+                            retry_at = self._schedule_retry(retry, number, failure)
+                            exhausted = retry_at is None
+                            retries_left = 0 if exhausted else retries_left - 1
+                if not running and acquiring is None and retry_at is None:
+                    raise _unavailable(self.name, last, budget_exhausted=exhausted)
+        finally:
+            if acquiring is not None:
+                acquiring.cancel()
+                acquiring.add_done_callback(self._release_unused)
+            for task in running:  # nobody waits for them any more: finish in the background
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+
+    def _schedule_retry(self, retry: Retry, retry_number: int, last: _Failure) -> float | None:
+        """When the next retry may start, or None if the budget refuses one."""
+        if not self._budget.try_retry():
+            self._metrics.budget_exhausted.labels(self.name).inc()
+            return None
+        delay = retry.backoff.delay(retry_number, self.rng)
+        if last.retry_after is not None:
+            delay = max(delay, min(last.retry_after, retry.max_retry_after))
+        return self.clock() + delay
+
+    def _release_unused(self, task: asyncio.Task[tuple[EndpointStats, int] | None]) -> None:
+        """A slot taken for an attempt that was never sent (the call ended first)."""
+        if task.cancelled() or task.exception() is not None:
+            return
+        taken = task.result()
+        if taken is not None:
+            endpoint, slot = taken
             breaker = self._breakers.get(endpoint.url)
-            if breaker is None or breaker.try_acquire():
-                return endpoint
-            exclude = exclude | {endpoint.url}
-        self._metrics.rejected.labels(self.name, "circuit_open").inc()
-        raise CircuitOpenError(self.name, "every endpoint's circuit breaker is open")
+            if breaker is not None:
+                breaker.release()
+            endpoint.limit.done(slot, self.clock(), answered=False, stuck_after=0.0)
+            self._balancer.wake()
 
     def _admits(self, endpoint: EndpointStats) -> bool:
         breaker = self._breakers.get(endpoint.url)
         return breaker is None or breaker.allows()
 
-    async def _attempt_round(
-        self,
-        method: str,
-        path: str,
-        idempotent: bool,
-        deadline: float,
-        send: dict[str, Any],
-        try_index: int,
-    ) -> httpx.Response | _Failure:
-        first = self._pick(set())
-        kind = "original" if try_index == 0 else "retry"
-        hedge = self.policy.hedge
-        can_hedge = (
-            idempotent
-            and hedge is not None
-            and hedge.max_hedges > 0
-            and len(self._balancer.available({first.url})) > 0
-        )
-        if not can_hedge:
-            return await self._attempt(first, method, path, deadline, send, kind, try_index)
-        assert hedge is not None
-        delay = hedge.delay
-        if delay is None:
-            delay = max(self._latency.quantile(0.95) or hedge.min_delay, hedge.min_delay)
-
-        results: list[httpx.Response | _Failure] = []
-        done = anyio.Event()
-        used = {first.url}
-        running = 0
-
-        async with anyio.create_task_group() as group:
-
-            async def run(endpoint: EndpointStats, attempt_kind: str, resend: int) -> None:
-                nonlocal running
-                try:
-                    outcome = await self._attempt(
-                        endpoint, method, path, deadline, send, attempt_kind, resend
-                    )
-                finally:
-                    running -= 1
-                results.append(outcome)
-                if isinstance(outcome, httpx.Response) or running == 0:
-                    done.set()
-
-            running += 1
-            group.start_soon(run, first, kind, try_index)
-            with anyio.move_on_after(delay):
-                await done.wait()
-            if not done.is_set() and deadline - self.clock() > MIN_ATTEMPT_S:
-                hedged = self._hedge_target(used)
-                if hedged is not None:
-                    used.add(hedged.url)
-                    running += 1
-                    group.start_soon(run, hedged, "hedge", try_index + 1)
-            await done.wait()
-            group.cancel_scope.cancel()
-        for outcome in results:
-            if isinstance(outcome, httpx.Response):
-                return outcome
-        return results[-1]
-
-    def _hedge_target(self, used: set[str]) -> EndpointStats | None:
-        if not self._budget.try_retry():
-            self._metrics.budget_exhausted.labels(self.name).inc()
-            return None
-        try:
-            return self._pick(used)
-        except CircuitOpenError:
-            return None
-
     async def _attempt(
         self,
         endpoint: EndpointStats,
+        slot: int,
         method: str,
         path: str,
         deadline: float,
         send: dict[str, Any],
         kind: str,
         resend_count: int,
+        call: _CallState,
     ) -> httpx.Response | _Failure:
         breaker = self._breakers.get(endpoint.url)
-        per_try = min(self.policy.timeout.per_try, deadline - self.clock())
         headers = dict(send.get("headers") or {})
         headers[deadlines.DEADLINE_HEADER] = deadlines.header_value(deadline - self.clock())
         address, port = self._addresses[endpoint.url]
         self._metrics.attempts.labels(self.name, kind).inc()
-        endpoint.outstanding += 1
         started = self.clock()
-        outcome: httpx.Response | _Failure
-        recorded = False
+        outcome: httpx.Response | _Failure = _Failure("cancelled")
+        answered = False
         attributes = {
             "http.request.method": method,
             "server.address": address,
@@ -374,7 +492,7 @@ class ResilientClient:
         try:
             with _tracer.start_as_current_span("resilience.attempt", attributes=attributes):
                 try:
-                    with anyio.fail_after(per_try):
+                    with anyio.fail_after(self.policy.timeout.abandon_after):
                         response = await self._http.request(
                             method,
                             endpoint.url + path,
@@ -383,18 +501,19 @@ class ResilientClient:
                             params=send.get("params"),
                             headers=headers,
                         )
+                    answered = True
                     outcome = self._classify(response)
-                except TimeoutError:
+                    # Before the slot is handed on (below): the call's own queued retry
+                    # or hedge must not take it.
+                    call.answered = call.answered or isinstance(outcome, httpx.Response)
+                except (TimeoutError, httpx.TimeoutException):
                     outcome = _Failure("timeout")
-                except httpx.TimeoutException:
-                    outcome = _Failure("timeout")
-                except httpx.TransportError as error:
+                except httpx.HTTPError as error:  # transport, decoding, protocol errors
                     outcome = _Failure(type(error).__name__)
             elapsed = self.clock() - started
             failed = isinstance(outcome, _Failure) or outcome.status_code >= 500
             if breaker is not None:
                 breaker.record(success=not failed, duration=elapsed)
-            recorded = True
             self._balancer.observe(endpoint, latency=elapsed, failure=failed)
             if not failed:
                 self._latency.add(elapsed)
@@ -409,13 +528,14 @@ class ResilientClient:
             ).observe(elapsed)
             return outcome
         finally:
-            endpoint.outstanding -= 1
-            if not recorded:
-                # Cancelled (it lost to a hedge): no outcome for the breaker, but the
-                # balancer learns it was at least this slow, or it would keep picking it.
-                if breaker is not None:
-                    breaker.release()
-                self._balancer.observe(endpoint, latency=self.clock() - started, failure=False)
+            # Also when cancelled (the client closed): the slot is given back either way.
+            cancelled = isinstance(outcome, _Failure) and outcome.error_type == "cancelled"
+            if cancelled and breaker is not None:
+                breaker.release()
+            endpoint.limit.done(
+                slot, self.clock(), answered=answered, stuck_after=self._stuck_after()
+            )
+            self._balancer.wake()
 
     def _classify(self, response: httpx.Response) -> httpx.Response | _Failure:
         if response.status_code in self.policy.retry.retry_on_status:

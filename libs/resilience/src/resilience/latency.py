@@ -1,4 +1,4 @@
-"""A per-upstream latency tracker for the hedging delay (recent-window p95)."""
+"""A per-upstream latency tracker for the hedging delay (a recent-window quantile)."""
 
 from __future__ import annotations
 

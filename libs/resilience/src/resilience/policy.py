@@ -2,7 +2,9 @@
 
 Pipeline order follows .NET's standard resilience handler (Polly v8): total timeout →
 retry (with budget, hedging) → circuit breaker → attempt timeout, with a bulkhead
-around the whole call and load balancing choosing each attempt's endpoint.
+around the whole call and load balancing choosing each attempt's endpoint. Each
+endpoint has a concurrency limit learned from its answers (`ConcurrencyLimit`); an
+attempt that would exceed every limit waits at the client, within its deadline.
 """
 
 from __future__ import annotations
@@ -20,14 +22,23 @@ class Timeout:
     Defaults 0.8 s per try / 2.5 s total (gRPC and Envoy practice: a per-try timeout
     well under the total leaves room for a retry). An inbound deadline
     (`X-Request-Deadline-Ms`) narrows `total`, never widens it.
+
+    A per-try timeout starts another attempt but does not cancel the late one (Envoy's
+    `hedge_on_per_try_timeout`): an upstream keeps working on a request whose client
+    hung up, so cancelling would only hide that the endpoint is still busy. An attempt
+    nobody waits for any more stays in flight, holding its endpoint's slot, until it
+    answers or `abandon_after` (default 60 s) passes.
     """
 
     per_try: float = 0.8
     total: float = 2.5
+    abandon_after: float = 60.0
 
     def __post_init__(self) -> None:
         if not 0 < self.per_try <= self.total:
             raise ValueError("need 0 < per_try <= total")
+        if self.abandon_after < self.total:
+            raise ValueError("abandon_after must be >= total")
 
 
 @dataclass(frozen=True)
@@ -125,16 +136,62 @@ class Bulkhead:
 
 @dataclass(frozen=True)
 class Hedge:
-    """Send one more attempt to a different endpoint when the first is slow.
+    """Send one more attempt to a different, free endpoint when the first is slow.
 
-    `delay=None` uses the upstream's tracked p95 latency ("The Tail at Scale"), with
-    `min_delay` as a floor until enough samples exist. Hedges are charged to the retry
-    budget, and only idempotent calls are hedged.
+    `delay=None` uses the upstream's tracked `quantile` of latency ("The Tail at
+    Scale"), with `min_delay` as a floor. The default quantile is p90, not the paper's
+    p95: when an upstream's tail is its stalls (the remote stalls 5 % of calls), p95
+    lands on the stalls themselves and the hedge would wait as long as the stall.
+    The original attempt is not cancelled: the hedge races it (Envoy
+    `hedge_on_per_try_timeout`). A hedge goes only to an endpoint with room under its
+    concurrency limit and without an attempt of the same call (Envoy
+    `retry_host_predicate: previous_hosts`); it is charged to the retry budget, and only
+    idempotent calls are hedged.
     """
 
     delay: float | None = None
     min_delay: float = 0.05
     max_hedges: int = 1
+    quantile: float = 0.9
+
+
+@dataclass(frozen=True)
+class ConcurrencyLimit:
+    """How many attempts one endpoint may have in flight, learned from its answers.
+
+    - Starts at `initial`: 1, as HAProxy's `maxconn 1` for a server whose capacity is
+      unknown. A higher start sends a serialized replica a pile of requests before
+      the first stall shows what it is (measured: 14 queued behind one stall at 20).
+    - An endpoint with a stuck attempt (older than twice the expected latency, the
+      hedge delay) that no later attempt has overtaken gets no new attempt: a
+      serialized replica in a stall would queue it behind. One probe at a time may
+      ask an endpoint whose limit is above 1 whether it still works past it.
+    - An answer that overtakes an attempt sent more than `reorder_tolerance` before it
+      proves the endpoint works side by side: the limit grows by one and the overtaken
+      attempt no longer blocks.
+    - An answer that came late and right after the attempts it had been sent behind
+      proves they were served one by one: the limit drops to how many were ahead (at
+      most half, floor 1). A serialized replica converges to 1, as HAProxy's
+      `maxconn 1`, and stays there, since it never overtakes.
+    - Past the limit, one probe at a time; a probe that overtakes nothing doubles the
+      wait before the next, from `probe_interval` up to `max_probe_interval`.
+
+    Anchors: Netflix concurrency-limits (Vegas/Gradient2 learn a limit per endpoint
+    from latency; with latency uniform over 0-999 ms their no-load RTT ratio is noise,
+    the ordering of answers is not); HAProxy `maxconn` + queue; Envoy `least_request`
+    and outlier detection on local-origin failures. An endpoint whose answers all take
+    the same time never overtakes; its limit then only falls, so give it an `initial`.
+    """
+
+    initial: int = 1
+    max_limit: int = 100
+    probe_interval: float = 0.05
+    max_probe_interval: float = 10.0
+    reorder_tolerance: float = 0.002
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.initial <= self.max_limit:
+            raise ValueError("need 1 <= initial <= max_limit")
 
 
 @dataclass(frozen=True)
@@ -159,3 +216,4 @@ class Policy:
     bulkhead: Bulkhead | None = field(default_factory=Bulkhead)
     hedge: Hedge | None = field(default_factory=Hedge)
     ejection: Ejection = field(default_factory=Ejection)
+    limit: ConcurrencyLimit | None = field(default_factory=ConcurrencyLimit)

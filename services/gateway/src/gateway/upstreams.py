@@ -5,13 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.settings import Settings
-from resilience import Breaker, FullJitter, Hedge, Policy, ResilientClient, Retry, Timeout
+from resilience import (
+    Breaker,
+    ConcurrencyLimit,
+    FullJitter,
+    Hedge,
+    Policy,
+    ResilientClient,
+    Retry,
+    Timeout,
+)
 
 SERVICE_NAMES = ("dumbkv", "predictor", "users", "catalog")
+SERVICE_INITIAL_LIMIT = 32
 
 
 def remote_policy(settings: Settings) -> Policy:
-    """invoke: 2.5 s total, ~0.8 s per try, hedged; the remote's 500s are transient too."""
+    """invoke: 2.5 s total, ~0.8 s per try, hedged; the remote's 500s are transient too.
+
+    The concurrency limit is the library's default: it starts at 1 per replica, as
+    HAProxy's `maxconn 1`, and grows only if a replica shows it serves side by side
+    (the remote's serialized replicas never do; its concurrent model does).
+    """
     return Policy(
         timeout=Timeout(per_try=settings.invoke_per_try_s, total=settings.invoke_total_s),
         retry=Retry(
@@ -34,6 +49,9 @@ def service_policy(settings: Settings, name: str) -> Policy:
         retry=Retry(attempts=2, backoff=FullJitter(base=0.02, cap=0.2)),
         breaker=Breaker(window=10.0, min_calls=10, open_for=settings.breaker_open_s),
         hedge=None,
+        # The platform's own services are async servers that work side by side: start
+        # with room (the limit still falls if one is seen serving one call at a time).
+        limit=ConcurrencyLimit(initial=SERVICE_INITIAL_LIMIT),
     )
 
 

@@ -20,6 +20,7 @@ from resilience import (
     Breaker,
     Bulkhead,
     CircuitOpenError,
+    ConcurrencyLimit,
     DeadlineExceededError,
     FullJitter,
     Policy,
@@ -39,6 +40,11 @@ def backend_policy(settings: Settings) -> Policy:
         # The batcher already caps calls in flight; this only bounds a misuse.
         bulkhead=Bulkhead(max_concurrent=settings.max_inflight_calls, max_wait=1.0),
         hedge=None,
+        # Backend calls take about the same time whatever the batch, so answers rarely
+        # overtake one another: start at the batcher's cap; only queueing lowers it.
+        limit=ConcurrencyLimit(
+            initial=settings.max_inflight_calls, max_limit=settings.max_inflight_calls
+        ),
     )
 
 

@@ -37,7 +37,9 @@ class ChaosRequest(BaseModel):
 
 
 class Stats(BaseModel):
-    invocations: int
+    invocations: int = Field(description="calls processed")
+    received: int = Field(description="calls that reached /invoke (processed or queued)")
+    serialized: bool
     in_scheduled_outage: bool
     outage_start_minute: float
 
@@ -62,6 +64,19 @@ async def index() -> str:
 )
 async def invoke(body: InvokeRequest, request: Request) -> Response:
     faults = _faults(request)
+    faults.received += 1
+    serial: asyncio.Lock | None = request.app.state.serial
+    if serial is None:
+        return await _answer(body, request, faults)
+    # The original slept with `time.sleep` on its one event loop: the replica served one
+    # call at a time, in arrival order, and still served calls whose client had given
+    # up. A FIFO lock held for the whole call reproduces exactly that for /invoke; uvicorn
+    # does not cancel a handler whose client went away, so abandoned calls run too.
+    async with serial:
+        return await _answer(body, request, faults)
+
+
+async def _answer(body: InvokeRequest, request: Request, faults: FaultModel) -> Response:
     decision = faults.decide(trigger_enabled=body.circuit_breaker_trigger_enabled)
     if decision.delay_s:
         await asyncio.sleep(decision.delay_s)
@@ -83,6 +98,8 @@ async def stats(request: Request) -> Stats:
     faults = _faults(request)
     return Stats(
         invocations=faults.invocations,
+        received=faults.received,
+        serialized=request.app.state.serial is not None,
         in_scheduled_outage=faults.in_scheduled_outage(),
         outage_start_minute=faults.outage_start_minute,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 
@@ -28,5 +29,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     rng = random.Random(settings.seed)  # noqa: S311 - fault injection, not cryptography
     app.state.faults = FaultModel(settings, rng=rng, clock=time.monotonic)
+    app.state.serial = asyncio.Lock() if settings.serialized else None
     app.include_router(router)
     return app

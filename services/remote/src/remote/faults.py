@@ -46,7 +46,8 @@ class FaultModel:
         self.forced_outage_until = 0.0
         self.forced_latency_ms: int | None = None
         self.forced_latency_until = 0.0
-        self.invocations = 0
+        self.invocations = 0  # calls decided (processed)
+        self.received = 0  # calls that reached /invoke, processed or still queued
 
     def scaled(self, seconds: float) -> float:
         return seconds * self.settings.time_scale

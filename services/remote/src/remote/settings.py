@@ -2,7 +2,10 @@
 
 Defaults reproduce the original `remote_server.py`: 5 % → 503, an independent 5 % →
 500, latency uniform 0-999 ms, 5 % of requests stall for 300 s, and a 4-minute outage
-every hour at a random minute chosen at start.
+every hour at a random minute chosen at start. Like the original (`time.sleep` inside an
+`async def`, one uvicorn worker) a replica serves one `/invoke` at a time, and its 503
+path crashes into a `text/plain` 500. `serialized=False` and `faithful_errors=False`
+give a kinder, concurrent model for tests that need one.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Settings(BaseSettings):
     outage_start_minute: float | None = Field(default=None, ge=0)
     time_scale: float = Field(default=1.0, gt=0)
     seed: int | None = None
-    faithful_errors: bool = False
+    serialized: bool = True
+    faithful_errors: bool = True
     chaos_token: str | None = None
     max_input_chars: int = Field(default=1_000_000, gt=0)
