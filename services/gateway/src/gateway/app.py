@@ -16,7 +16,7 @@ from gateway.auth.guard import EdgeGuard, guard
 from gateway.auth.oidc import JwksCache, JwtVerifier, OidcConfig
 from gateway.auth.ratelimit import Limit, RateLimiter
 from gateway.invoke import InvokeService, StaleCache
-from gateway.schema import QueryLimits, graphql_router
+from gateway.schema import GRAPHQL_PATH, QueryLimits, graphql_router
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import Settings
 from gateway.upstreams import Upstreams
@@ -24,7 +24,7 @@ from observability import SLO, ReadinessCheck, availability, latency
 
 SLOS = [
     SLO("availability", objective=0.999, sli=availability()),
-    SLO("invoke-latency", objective=0.99, sli=latency(2.5, route="/graphql")),
+    SLO("invoke-latency", objective=0.99, sli=latency(2.5, route=GRAPHQL_PATH)),
 ]
 # What a browser on an allowed origin may send and read (CORS).
 CORS_METHODS = ["GET", "POST", "PUT", "DELETE"]
@@ -105,7 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_tokens=settings.graphql_max_tokens,
         max_aliases=settings.graphql_max_aliases,
     )
-    app.include_router(graphql_router(limits), prefix="/graphql", dependencies=guarded)
+    app.include_router(graphql_router(limits), dependencies=guarded)
     app.include_router(router, dependencies=guarded)
     if settings.admin_api:
         app.include_router(admin_router, dependencies=guarded)

@@ -136,5 +136,11 @@ class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
         return response
 
 
+GRAPHQL_PATH = "/graphql"
+
+
 def graphql_router(limits: QueryLimits | None = None) -> GatewayGraphQLRouter:
-    return GatewayGraphQLRouter(build_schema(limits) if limits else schema, graphql_ide="graphiql")
+    # The path is the route's own (not an include prefix): the route template that the
+    # metrics record, and that the invoke-latency SLO selects, is then "/graphql".
+    schema_ = build_schema(limits) if limits else schema
+    return GatewayGraphQLRouter(schema_, path=GRAPHQL_PATH, graphql_ide="graphiql")
