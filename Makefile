@@ -19,9 +19,10 @@ bootstrap: ## install uv (if missing) and .venv from the committed hash-pinned p
 run: bootstrap ## start the whole platform locally on embedded defaults (Ctrl-C stops it)
 	@$(PY) -m tools.launcher
 
-test: bootstrap test-infra ## every test (real Postgres, local AWS, uvicorn processes), then every image built and smoke-run
+test: bootstrap test-infra ## every test (real Postgres, local AWS, uvicorn processes), promtool on the SLO rules, then every image built and smoke-run
 	@set -a; source .cache/test-infra.env; set +a; \
 	  $(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m tools.slo_rules check
 	@bash scripts/images.sh --smoke
 
 test-fast: bootstrap ## tests that need no Docker engine (quick inner loop)

@@ -7,7 +7,9 @@
 #   2. Postgres image: pull $TEST_POSTGRES_IMAGE (default postgres:16-alpine); if the pull
 #      fails, build an equivalent image offline from Debian packages (debootstrap +
 #      postgresql + an entrypoint honouring POSTGRES_USER/PASSWORD/DB) and tag it.
-#   3. Writes the environment the tests need to .cache/test-infra.env
+#   3. Prometheus and promtool (Debian's `prometheus`): promtool checks and unit-tests the
+#      generated SLO rules, and the live-metrics test scrapes the platform with it.
+#   4. Writes the environment the tests need to .cache/test-infra.env
 #      (image name, Testcontainers connection mode, Ryuk switch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,8 +75,22 @@ ensure_postgres_image() {
   IMAGE="$LOCAL_IMAGE"
 }
 
+ensure_prometheus() {
+  if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then
+    log "prometheus and promtool present ($(promtool --version 2>&1 | head -1))"; return
+  fi
+  [[ "$(id -u)" == "0" && -f /etc/debian_version ]] \
+    || die "promtool is missing: install Prometheus (Debian: apt-get install prometheus)"
+  log "installing Debian's prometheus (promtool for the SLO rule tests)"
+  apt-get update -qq >/dev/null
+  # The package would start a system service; nothing here needs it running.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null
+  if command -v systemctl >/dev/null 2>&1; then systemctl stop prometheus >/dev/null 2>&1 || true; fi
+}
+
 ensure_docker
 ensure_postgres_image
+ensure_prometheus
 
 # Ryuk (Testcontainers' reaper) is itself an image: disable it when it is not present,
 # the session fixture stops its containers itself.

@@ -151,7 +151,8 @@ def render_prometheus_rule(
                     "alert": f"{_camel(service)}{_camel(slo.name)}ErrorBudgetBurn",
                     "expr": expr,
                     "for": "2m" if alert.severity == "page" else "15m",
-                    "labels": {**labels, "severity": alert.severity},
+                    # The window tells the two pages apart (same name, same severity).
+                    "labels": {**labels, "severity": alert.severity, "window": alert.long_window},
                     "annotations": {
                         "summary": (
                             f"{service} SLO {slo.name} is burning its error budget "

@@ -1,0 +1,104 @@
+"""Every service's SLO rules as plain Prometheus rule files, and promtool's verdict on them.
+
+    python -m tools.slo_rules write DIR   # <service>.rules.yml + <service>.test.yml
+    python -m tools.slo_rules check       # promtool check rules + promtool test rules
+
+The rules are the ones infra ships as PrometheusRule objects (`render_prometheus_rule`);
+the tests come from `observability.slo_tests`, built from the same SLO definitions.
+`check` prints how many rule files and alert cases passed; it exits non-zero on any
+failure, and when promtool is missing (`scripts/test-infra.sh` installs Debian's
+`prometheus`, which ships it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from observability.slo import SLO, render_prometheus_rule
+from observability.slo_tests import count_alert_cases, render_rule_tests, unreachable_alerts
+
+
+def service_slos() -> dict[str, list[SLO]]:
+    """Each service's own SLO list (the one its app serves on /slo)."""
+    from dumbkv.app import SLOS as DUMBKV
+    from gateway.app import SLOS as GATEWAY
+    from predictor.app import SLOS as PREDICTOR
+    from remote.app import SLOS as REMOTE
+    from users.app import SLOS as USERS
+
+    return {
+        "gateway": GATEWAY,
+        "dumbkv": DUMBKV,
+        "predictor": PREDICTOR,
+        "users": USERS,
+        "remote": REMOTE,
+    }
+
+
+def write(directory: Path) -> tuple[list[Path], list[Path], int]:
+    """Writes the rule and test files; returns them and the number of alert cases."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rule_files, test_files, cases = [], [], 0
+    for service, slos in service_slos().items():
+        rules = directory / f"{service}.rules.yml"
+        rules.write_text(yaml.safe_dump(render_prometheus_rule(service, slos)["spec"]))
+        tests = render_rule_tests(service, slos, rules.name)
+        test_file = directory / f"{service}.test.yml"
+        test_file.write_text(yaml.safe_dump(tests, sort_keys=False, width=120))
+        rule_files.append(rules)
+        test_files.append(test_file)
+        cases += count_alert_cases(tests)
+    return rule_files, test_files, cases
+
+
+def promtool() -> str:
+    found = shutil.which("promtool")
+    if found is None:
+        raise SystemExit("slo-rules: promtool not found (scripts/test-infra.sh installs it)")
+    return found
+
+
+def check() -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        rule_files, test_files, cases = write(Path(folder))
+        binary = promtool()
+        for command in (
+            [binary, "check", "rules", *map(str, rule_files)],
+            [binary, "test", "rules", *map(str, test_files)],
+        ):
+            result = subprocess.run(command, cwd=folder, capture_output=True, text=True)  # noqa: S603
+            if result.returncode != 0:
+                print(result.stdout + result.stderr, file=sys.stderr)
+                return 1
+    unreachable = [a for s, slos in service_slos().items() for a in unreachable_alerts(s, slos)]
+    print(
+        f"slo-rules: promtool check rules: {len(rule_files)} rule files ok; "
+        f"promtool test rules: {cases} alert cases passed"
+    )
+    if unreachable:
+        print(f"slo-rules: alerts no error ratio can fire (budget too large): {unreachable}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("check")
+    write_command = commands.add_parser("write")
+    write_command.add_argument("directory", type=Path)
+    args = parser.parse_args()
+    if args.command == "write":
+        write(args.directory)
+        return 0
+    return check()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
