@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from infra.config import StackConfig
-from observability.slo import SLO, availability, latency
+from observability.slo import SLO, availability, latency, upstream_calls
 
 Value = Any  # str, or a pulumi Output[str] when built by the program
 
@@ -107,6 +107,7 @@ class Endpoints:
 GATEWAY_SLOS = (
     SLO("availability", objective=0.999, sli=availability()),
     SLO("invoke-latency", objective=0.99, sli=latency(2.5, route="/graphql")),
+    SLO("invoke-availability", objective=0.99, sli=upstream_calls("remote")),
 )
 DUMBKV_SLOS = (
     SLO("availability", objective=0.999, sli=availability()),

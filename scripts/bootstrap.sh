@@ -14,6 +14,16 @@ if ! command -v uv >/dev/null 2>&1; then
   "$PYTHON" -m pip install --quiet "uv==${UV_VERSION}"
 fi
 
+# `make run` starts a local Prometheus when Debian's package is there; install it once
+# if this machine can (root on Debian), else `make run` says it runs without one.
+if ! command -v prometheus >/dev/null 2>&1; then
+  if [[ "$(id -u)" == "0" && -f /etc/debian_version ]]; then
+    echo "bootstrap: installing Debian's prometheus (local metrics for make run)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null \
+      || echo "bootstrap: could not install prometheus; make run goes on without it"
+  fi
+fi
+
 MEMBERS=(libs/*/ services/*/)
 stamp_inputs() {
   cat requirements/dev.txt

@@ -8,9 +8,11 @@ its own process group, stopped as a group).
 
 Ports are the contract (gateway 8000, remote 8001, dumbkv 8002, predictor 8003,
 users 8004, catalog 8005, predictor backend 8006, remote replicas 2 and 3 on 8007 and
-8008; local AWS on a free port). The remote runs as three serialized replicas, as the
-original upstream ran in production, and the gateway balances over all three; each
-replica's port moves with `REMOTE_PORT`, `REMOTE_2_PORT`, `REMOTE_3_PORT`. Any other
+8008; local AWS on a free port; Prometheus on 9090, moved with `PROMETHEUS_PORT`, when
+installed: it scrapes every service with the generated SLO rules loaded). The remote
+runs as three serialized replicas, as the original upstream ran in production, and the
+gateway balances over all three; each replica's port moves with `REMOTE_PORT`,
+`REMOTE_2_PORT`, `REMOTE_3_PORT`. Any other
 environment variable given to `make run` reaches the services unchanged and wins over
 the launcher's defaults: `GATEWAY_REMOTE_URLS=http://127.0.0.1:9001 make run`.
 Local state (dumbkv's SQLite file) goes under `PLATFORM_DATA_DIR` (default `./.data`).
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from tools import localaws
+from tools import localaws, localprom
 from tools.procs import LOOPBACK, REPO_ROOT, ServerProcess
 
 Wiring = Callable[["Platform"], dict[str, str]]
@@ -52,6 +54,12 @@ class ServiceSpec:
     uses_aws: bool = False
     docs: bool = True
     port_setting: str | None = None  # the variable that moves it, when not `port_var`
+    replica_of: str | None = None  # another replica of this service (one scrape job)
+
+    @property
+    def job(self) -> str:
+        """The Prometheus job (and SLO rules' `job` label) this process is scraped as."""
+        return self.replica_of or self.name
 
     @property
     def port_override(self) -> str:
@@ -79,8 +87,12 @@ REMOTE_REPLICAS = ("remote", "remote-2", "remote-3")
 
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("remote", "remote", "REMOTE_PORT", 8001),
-    ServiceSpec("remote-2", "remote", "REMOTE_PORT", 8007, port_setting="REMOTE_2_PORT"),
-    ServiceSpec("remote-3", "remote", "REMOTE_PORT", 8008, port_setting="REMOTE_3_PORT"),
+    ServiceSpec(
+        "remote-2", "remote", "REMOTE_PORT", 8007, port_setting="REMOTE_2_PORT", replica_of="remote"
+    ),
+    ServiceSpec(
+        "remote-3", "remote", "REMOTE_PORT", 8008, port_setting="REMOTE_3_PORT", replica_of="remote"
+    ),
     ServiceSpec("backend", "predictor.backend", "BACKEND_PORT", 8006, docs=False),
     ServiceSpec(
         "dumbkv",
@@ -158,6 +170,8 @@ class Platform:
     aws_url: str | None = None
     startup_seconds: float = 0.0
     api_key: str | None = None
+    prometheus_url: str | None = None
+    notes: list[str] = field(default_factory=list)
     # One secret per launch, shared by the gateway (signs caller identities) and the
     # services (verify them), unless the caller's environment brings its own.
     identity_secret: str = field(default_factory=lambda: secrets.token_hex(32))
@@ -186,6 +200,7 @@ class Platform:
                 self.api_key = self._dev_api_key()
             for wave in _waves(runnable):
                 self._start_together(wave)
+            self._start_prometheus()
         except BaseException:
             self.stop()
             raise
@@ -247,6 +262,25 @@ class Platform:
         moto = localaws.moto_process(self.ports.get("local-aws"), output=self.output)
         self.processes["local-aws"] = moto.start().wait_ready()
         self.aws_url = localaws.endpoint_url(moto)
+
+    def _start_prometheus(self) -> None:
+        """Scrape every running service with its SLO rules loaded, when Prometheus is
+        installed (the bootstrap installs Debian's); otherwise say so and go on."""
+        if localprom.binary() is None:
+            self.notes.append(
+                "prometheus: not installed, so no local metrics store "
+                "(apt-get install prometheus; `make bootstrap` does it as root on Debian)"
+            )
+            return
+        jobs: dict[str, list[str]] = {}
+        for spec in self.services:
+            if spec.name in self.processes and spec.job not in localprom.NOT_SCRAPED:
+                jobs.setdefault(spec.job, []).append(f"{LOOPBACK}:{self.ports[spec.name]}")
+        port = int(self.env.get("PROMETHEUS_PORT", localprom.DEFAULT_PORT))
+        process = localprom.prometheus_process(jobs, self.data_dir, port=port, output=self.output)
+        self.processes["prometheus"] = process.start()
+        process.wait_ready()
+        self.prometheus_url = f"http://{LOOPBACK}:{port}"
 
     def _start(self, spec: ServiceSpec) -> None:
         self._start_together([spec])
@@ -322,6 +356,8 @@ def url_table(platform: Platform) -> str:
         rows.append(("graphiql", f"{platform.url('gateway')}/graphql", "-"))
     if platform.aws_url:
         rows.append(("local-aws", platform.aws_url, "-"))
+    if platform.prometheus_url:
+        rows.append(("prometheus", platform.prometheus_url, f"{platform.prometheus_url}/targets"))
     width = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join(cell.ljust(width[i]) for i, cell in enumerate(row)) for row in rows]
     if platform.api_key:
@@ -332,6 +368,7 @@ def url_table(platform: Platform) -> str:
         )
     if platform.skipped:
         lines.append(f"not built yet (skipped): {', '.join(platform.skipped)}")
+    lines.extend(platform.notes)
     return "\n".join(lines)
 
 

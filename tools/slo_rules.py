@@ -22,7 +22,12 @@ from pathlib import Path
 import yaml
 
 from observability.slo import SLO, render_prometheus_rule
-from observability.slo_tests import count_alert_cases, render_rule_tests, unreachable_alerts
+from observability.slo_tests import (
+    count_alert_cases,
+    count_expr_cases,
+    render_rule_tests,
+    unreachable_alerts,
+)
 
 
 def service_slos() -> dict[str, list[SLO]]:
@@ -42,10 +47,11 @@ def service_slos() -> dict[str, list[SLO]]:
     }
 
 
-def write(directory: Path) -> tuple[list[Path], list[Path], int]:
-    """Writes the rule and test files; returns them and the number of alert cases."""
+def write(directory: Path) -> tuple[list[Path], list[Path], tuple[int, int]]:
+    """Writes the rule and test files; returns them and the numbers of alert and
+    recording-rule cases."""
     directory.mkdir(parents=True, exist_ok=True)
-    rule_files, test_files, cases = [], [], 0
+    rule_files, test_files, alerts, records = [], [], 0, 0
     for service, slos in service_slos().items():
         rules = directory / f"{service}.rules.yml"
         rules.write_text(yaml.safe_dump(render_prometheus_rule(service, slos)["spec"]))
@@ -54,8 +60,9 @@ def write(directory: Path) -> tuple[list[Path], list[Path], int]:
         test_file.write_text(yaml.safe_dump(tests, sort_keys=False, width=120))
         rule_files.append(rules)
         test_files.append(test_file)
-        cases += count_alert_cases(tests)
-    return rule_files, test_files, cases
+        alerts += count_alert_cases(tests)
+        records += count_expr_cases(tests)
+    return rule_files, test_files, (alerts, records)
 
 
 def promtool() -> str:
@@ -67,7 +74,7 @@ def promtool() -> str:
 
 def check() -> int:
     with tempfile.TemporaryDirectory() as folder:
-        rule_files, test_files, cases = write(Path(folder))
+        rule_files, test_files, (alerts, records) = write(Path(folder))
         binary = promtool()
         for command in (
             [binary, "check", "rules", *map(str, rule_files)],
@@ -80,7 +87,7 @@ def check() -> int:
     unreachable = [a for s, slos in service_slos().items() for a in unreachable_alerts(s, slos)]
     print(
         f"slo-rules: promtool check rules: {len(rule_files)} rule files ok; "
-        f"promtool test rules: {cases} alert cases passed"
+        f"promtool test rules: {alerts} alert cases and {records} recording-rule cases passed"
     )
     if unreachable:
         print(f"slo-rules: alerts no error ratio can fire (budget too large): {unreachable}")

@@ -35,6 +35,7 @@ def platform_env() -> dict[str, str]:
         if not name.startswith("AWS_") and not name.endswith("_PORT")
     }
     ports = {spec.port_override: str(free_port()) for spec in SERVICES}
+    ports["PROMETHEUS_PORT"] = str(free_port())
     return {**inherited, **E2E_ENV, **ports}
 
 

@@ -144,3 +144,21 @@ def test_dashboard_has_red_heatmap_and_slo_panels() -> None:
     assert any("error budget remaining" in t for t in titles)
     assert any("burn rate" in t for t in titles)
     assert sum("SLO" in t for t in titles) == 3 * len(SLOS)
+
+
+def test_an_upstream_calls_slo_counts_answers_and_fallbacks_as_good() -> None:
+    from prometheus_client import CollectorRegistry, Histogram
+
+    from observability.metrics import CALL_DURATION
+    from observability.slo import observed_error_budgets, upstream_calls
+
+    registry = CollectorRegistry()
+    calls = Histogram(CALL_DURATION, "calls", ["upstream", "outcome"], registry=registry)
+    for outcome, count in (("success", 7), ("fallback_circuit_open", 1), ("circuit_open", 2)):
+        for _ in range(count):
+            calls.labels("remote", outcome).observe(0.01)
+    calls.labels("other", "circuit_open").observe(0.01)
+
+    (report,) = observed_error_budgets([SLO("x", sli=upstream_calls("remote"))], registry)
+
+    assert (report["good"], report["total"]) == (8, 10)

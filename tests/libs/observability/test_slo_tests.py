@@ -15,7 +15,7 @@ def test_every_slo_gets_every_case_it_can_reach() -> None:
     document = render_rule_tests("gateway", GATEWAY, "gateway.rules.yml")
 
     names = [test["name"] for test in document["tests"]]
-    assert len(names) == 8  # 4 cases x 2 SLOs
+    assert len(names) == 10  # 4 alert cases + 1 recording-rule case, x 2 SLOs
     assert count_alert_cases(document) == 16
     assert document["rule_files"] == ["gateway.rules.yml"]
 

@@ -20,6 +20,7 @@ __all__ = [
     "latency",
     "problem_response",
     "serve",
+    "upstream_calls",
 ]
 
 _EXPORTS = {
@@ -32,6 +33,7 @@ _EXPORTS = {
     "SLO": "observability.slo",
     "availability": "observability.slo",
     "latency": "observability.slo",
+    "upstream_calls": "observability.slo",
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
@@ -39,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from observability.health import ReadinessCheck
     from observability.logs import get_logger
     from observability.problems import ProblemError, problem_response
-    from observability.slo import SLO, availability, latency
+    from observability.slo import SLO, availability, latency, upstream_calls
 
 
 def __getattr__(name: str) -> Any:

@@ -20,23 +20,37 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from observability.metrics import REQUEST_DURATION
+from observability.metrics import CALL_DURATION, REQUEST_DURATION
 
 _WINDOW = re.compile(r"^(\d+)([mhd])$")
 
 
 @dataclass(frozen=True)
 class SLI:
-    """What counts as a good request: `availability` (not 5xx) or `latency` (≤ threshold)."""
+    """What counts as good: a request that is not a 5xx (`availability`), one served within
+    a threshold (`latency`), or an outbound call that got an answer (`calls`)."""
 
-    kind: Literal["availability", "latency"]
+    kind: Literal["availability", "latency", "calls"]
     route: str | None = None
     threshold_s: float | None = None
+    upstream: str | None = None
 
 
 def availability(route: str | None = None) -> SLI:
     """Good = a response that is not a 5xx (4xx are the caller's errors)."""
     return SLI("availability", route=route)
+
+
+# Outcomes of `resilience_call_duration_seconds` that gave the caller an answer.
+ANSWERED_OUTCOMES = "success|fallback_.*"
+
+
+def upstream_calls(upstream: str) -> SLI:
+    """Good = a logical call to `upstream` that ended in an answer: a response (`success`)
+    or the caller's fallback (`fallback_*`); bad = it gave up (unavailable, circuit open,
+    deadline, bulkhead). From `resilience_call_duration_seconds{upstream, outcome}`: what
+    a user of a GraphQL field sees, which the HTTP status (200 with `errors`) hides."""
+    return SLI("calls", upstream=upstream)
 
 
 def latency(threshold_s: float, route: str | None = None) -> SLI:
@@ -104,10 +118,18 @@ def _selector(service: str, sli: SLI, extra: str = "") -> str:
 
 def error_ratio_expr(service: str, slo: SLO, window: str) -> str:
     """PromQL for the ratio of bad requests over `window`."""
+    if slo.sli.kind == "calls":
+        calls = f'job="{service}",upstream="{slo.sli.upstream}"'
+        total = f"sum(rate({CALL_DURATION}_count{{{calls}}}[{window}]))"
+        failed = f'{{{calls},outcome!~"{ANSWERED_OUTCOMES}"}}'
+        bad = f"sum(rate({CALL_DURATION}_count{failed}[{window}])) or vector(0)"
+        return f"({bad}) / ({total})"
     total = f"sum(rate({REQUEST_DURATION}_count{_selector(service, slo.sli)}[{window}]))"
     if slo.sli.kind == "availability":
         bad_selector = _selector(service, slo.sli, 'http_response_status_code=~"5.."')
-        bad = f"sum(rate({REQUEST_DURATION}_count{bad_selector}[{window}]))"
+        # `or vector(0)`: with no 5xx at all there is no 5xx series, and a ratio over an
+        # empty vector is empty, not 0 (found by Prometheus itself, not by the mocks).
+        bad = f"sum(rate({REQUEST_DURATION}_count{bad_selector}[{window}])) or vector(0)"
         return f"({bad}) / ({total})"
     le = f'le="{_format_le(slo.sli.threshold_s)}"'
     good = f"sum(rate({REQUEST_DURATION}_bucket{_selector(service, slo.sli, le)}[{window}]))"
@@ -235,6 +257,13 @@ def observed_error_budgets(
         for sample in metric.samples
         if sample.labels.get("http_route") not in PROBE_ROUTES
     ]
+    calls = [
+        sample
+        for metric in (registry or REGISTRY).collect()
+        if metric.name == CALL_DURATION
+        for sample in metric.samples
+        if sample.name.endswith("_count")
+    ]
     report = []
     for slo in slos:
 
@@ -243,7 +272,12 @@ def observed_error_budgets(
 
         counts = [s for s in samples if s.name.endswith("_count") and selected(s)]
         total = sum(s.value for s in counts)
-        if slo.sli.kind == "availability":
+        if slo.sli.kind == "calls":
+            mine = [s for s in calls if s.labels.get("upstream") == slo.sli.upstream]
+            total = sum(s.value for s in mine)
+            answered = re.compile(ANSWERED_OUTCOMES)
+            good = sum(s.value for s in mine if answered.fullmatch(s.labels["outcome"]))
+        elif slo.sli.kind == "availability":
             bad = sum(
                 s.value for s in counts if s.labels["http_response_status_code"].startswith("5")
             )

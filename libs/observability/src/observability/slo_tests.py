@@ -11,6 +11,8 @@ that must (and must not) fire, as Sloth and Pyrra users test their generated rul
 - 20x for 30 minutes, then no errors: both pages resolve; the ticket stays, since the
   6h and 3d windows still hold more than 1x the budget.
 
+And with traffic but no errors, every recording rule must be 0, not absent.
+
 A burn rate the SLO cannot reach (20x of a 10 % budget is an error ratio above 1) is
 left out, and `unreachable_alerts()` names the alerts that can therefore never fire.
 Because the cases derive from the SLOs and the rules, a changed objective, window or
@@ -21,8 +23,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from observability.metrics import REQUEST_DURATION
-from observability.slo import BURN_RATE_ALERTS, SLO, render_prometheus_rule
+from observability.metrics import CALL_DURATION, REQUEST_DURATION
+from observability.slo import (
+    BURN_RATE_ALERTS,
+    RECORDING_WINDOWS,
+    SLO,
+    recording_rule_name,
+    render_prometheus_rule,
+)
 
 REQUESTS_PER_MINUTE = 10_000  # enough that every tested ratio is a whole count
 ROUTE = "/synthetic"  # any route that is not a probe, when the SLO names none
@@ -42,15 +50,27 @@ def _series(
     """Series whose rates give `error_ratio` (errors stop at `recover_at`, if given)."""
     bad = round(REQUESTS_PER_MINUTE * error_ratio)
     good = REQUESTS_PER_MINUTE - bad
+    if slo.sli.kind == "calls":
+        calls = f'{CALL_DURATION}_count{{job="{service}",upstream="{slo.sli.upstream}"'
+        answered = {
+            "series": f'{calls},outcome="success"}}',
+            "values": _good(good, bad, minutes, recover_at),
+        }
+        failed = {
+            "series": f'{calls},outcome="upstream_unavailable"}}',
+            "values": _counter(bad, minutes, stop_at=recover_at),
+        }
+        return [answered, failed] if bad else [answered]
     labels = f'job="{service}",http_route="{slo.sli.route or ROUTE}",http_request_method="GET"'
     if slo.sli.kind == "availability":
         ok = f'{REQUEST_DURATION}_count{{{labels},http_response_status_code="200"}}'
         failed = f'{REQUEST_DURATION}_count{{{labels},http_response_status_code="500"}}'
-        return [
+        series = [
             # After recovery every request succeeds: the good ones rise at the full rate.
             {"series": ok, "values": _good(good, bad, minutes, recover_at)},
             {"series": failed, "values": _counter(bad, minutes, stop_at=recover_at)},
         ]
+        return series if bad else series[:1]  # no errors yet: no 5xx series at all
     le = repr(float(slo.sli.threshold_s or 0))
     all_ = f'{REQUEST_DURATION}_count{{{labels},http_response_status_code="200"}}'
     fast = f'{REQUEST_DURATION}_bucket{{{labels},http_response_status_code="200",le="{le}"}}'
@@ -128,13 +148,39 @@ def _test(service: str, slo: SLO, case: Case) -> dict[str, Any] | None:
     }
 
 
+def _no_errors(service: str, slo: SLO) -> dict[str, Any]:
+    """With traffic and no errors every recording rule is 0, not absent."""
+    return {
+        "name": f"{service}/{slo.name}: no errors records 0 on every window",
+        "interval": "1m",
+        "input_series": _series(service, slo, 0.0, 60, recover_at=None),
+        "promql_expr_test": [
+            {
+                "expr": f'{recording_rule_name(window)}{{service="{service}",slo="{slo.name}"}}',
+                "eval_time": "10m",
+                "exp_samples": [{"labels": _recorded_labels(service, slo, window), "value": 0}],
+            }
+            for window in RECORDING_WINDOWS
+        ],
+    }
+
+
+def _recorded_labels(service: str, slo: SLO, window: str) -> str:
+    return f'{recording_rule_name(window)}{{service="{service}",slo="{slo.name}"}}'
+
+
 def render_rule_tests(
     service: str, slos: list[SLO] | tuple[SLO, ...], rule_file: str
 ) -> dict[str, Any]:
     """A `promtool test rules` document for `service`'s generated rules in `rule_file`."""
     tests = [test for slo in slos for case in CASES if (test := _test(service, slo, case))]
+    tests += [_no_errors(service, slo) for slo in slos]
     return {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": tests}
 
 
+def count_expr_cases(document: dict[str, Any]) -> int:
+    return sum(len(test.get("promql_expr_test", ())) for test in document["tests"])
+
+
 def count_alert_cases(document: dict[str, Any]) -> int:
-    return sum(len(test["alert_rule_test"]) for test in document["tests"])
+    return sum(len(test.get("alert_rule_test", ())) for test in document["tests"])

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from observability.metrics import CALL_DURATION
+
 CLIENT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -52,7 +54,7 @@ def client_metrics() -> ClientMetrics:
                 buckets=CLIENT_BUCKETS,
             ),
             call_duration=Histogram(
-                "resilience_call_duration_seconds",
+                CALL_DURATION,
                 "Duration of each logical call (all attempts, backoff and hedges).",
                 ["upstream", "outcome"],
                 buckets=CLIENT_BUCKETS,

@@ -20,11 +20,13 @@ from gateway.schema import GRAPHQL_PATH, QueryLimits, graphql_router
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import Settings
 from gateway.upstreams import Upstreams
-from observability import SLO, ReadinessCheck, availability, latency
+from observability import SLO, ReadinessCheck, availability, latency, upstream_calls
 
 SLOS = [
     SLO("availability", objective=0.999, sli=availability()),
     SLO("invoke-latency", objective=0.99, sli=latency(2.5, route=GRAPHQL_PATH)),
+    # An invoke that failed is a GraphQL error in an HTTP 200: counted from the calls.
+    SLO("invoke-availability", objective=0.99, sli=upstream_calls("remote")),
 ]
 # What a browser on an allowed origin may send and read (CORS).
 CORS_METHODS = ["GET", "POST", "PUT", "DELETE"]
