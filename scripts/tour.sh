@@ -52,3 +52,9 @@ curl -sS -X PUT "$GATEWAY/api/kv" -H 'content-type: application/json' -d '{"key"
 hr "Health and SLOs"
 call GET /readyz
 call GET /slo
+
+hr "Prometheus (started by make run): the gateway's SLO burn rates over 5 minutes"
+PROMETHEUS="${PROMETHEUS:-http://127.0.0.1:${PROMETHEUS_PORT:-9090}}"
+printf 'GET %s/api/v1/query?query=slo:sli_error:ratio_rate5m{service="gateway"}\n' "$PROMETHEUS"
+curl -sS -G "$PROMETHEUS/api/v1/query" --data-urlencode 'query=slo:sli_error:ratio_rate5m{service="gateway"}' \
+  -w '\n-> HTTP %{http_code}\n' || echo "(no Prometheus: install Debian's prometheus and restart make run)"

@@ -16,6 +16,7 @@ E2E_ENV = {
     "REMOTE_TIME_SCALE": "0.01",
     "REMOTE_SEED": "7",
     "REMOTE_OUTAGE_MINUTES": "0",
+    "REMOTE_CHAOS_TOKEN": "e2e-chaos-token",  # the live-metrics test forces an outage
     "BACKEND_LATENCY_MIN": "0.05",
     "BACKEND_LATENCY_MAX": "0.1",
     "DUMBKV_PEPPER": "e2e-pepper-0123456789abcdef",
