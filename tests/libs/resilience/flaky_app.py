@@ -1,8 +1,9 @@
 """A purpose-built flaky upstream for the resilience tests, steered over HTTP.
 
-`POST /admin/mode` sets how `/work` behaves: `ok`, `fail` (every request answers
+`POST /admin/mode` sets how `/work` behaves: `ok`, `bad_gzip`, `fail` (every request answers
 `status`), `fail_every` (every n-th request fails), `hang` (never answers within the
-test), with an optional fixed `delay_ms` plus a uniform `jitter_ms`. `GET /admin/stats`
+test), with an optional fixed `delay_ms` plus a uniform `jitter_ms` (and `odd_delay_ms`
+more for odd-numbered requests). `GET /admin/stats`
 counts requests seen and the last deadline header received.
 """
 
@@ -21,6 +22,7 @@ class Mode(BaseModel):
     every: int = 2
     delay_ms: int = 0
     jitter_ms: int = 0
+    odd_delay_ms: int = 0  # extra delay for the 1st, 3rd, 5th ... request
     retry_after: str | None = None
 
 
@@ -44,11 +46,14 @@ def make_app() -> FastAPI:
         state["count"] = count
         state["deadline"] = request.headers.get("x-request-deadline-ms")
         mode: Mode = state["mode"]  # type: ignore[assignment]
-        if mode.delay_ms or mode.jitter_ms:
+        odd = mode.odd_delay_ms if count % 2 == 1 else 0
+        if mode.delay_ms or mode.jitter_ms or odd:
             jitter = random.uniform(0, mode.jitter_ms)
-            await asyncio.sleep((mode.delay_ms + jitter) / 1000)
+            await asyncio.sleep((mode.delay_ms + jitter + odd) / 1000)
         if mode.mode == "hang":
             await asyncio.sleep(30)
+        if mode.mode == "bad_gzip":  # a body that does not decode as it claims
+            return Response(b"not gzip", headers={"content-encoding": "gzip"})
         failing = mode.mode == "fail" or (mode.mode == "fail_every" and count % mode.every == 1)
         if failing:
             headers = {"Retry-After": mode.retry_after} if mode.retry_after else {}

@@ -62,5 +62,13 @@ def test_local_adapter_is_ready_when_the_catalog_can_be_read(local_url: str) -> 
     assert get(f"{local_url}/readyz")[0] == 200
 
 
+def test_local_adapter_serves_prometheus_metrics(local_url: str) -> None:
+    status, headers, body = get(f"{local_url}/metrics")
+
+    assert status == 200
+    assert headers["content-type"].startswith("text/plain")
+    assert b"process_cpu_seconds_total" in body or b"python_info" in body
+
+
 def test_schemathesis_finds_no_server_error(local_url: str) -> None:
     run_schemathesis(local_url, max_examples=30)

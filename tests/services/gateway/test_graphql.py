@@ -82,6 +82,6 @@ def test_slo_reports_error_budget_from_counters(calm_platform: tuple[Service, Se
 
     slos = {s["name"]: s for s in httpx.get(f"{gateway.url}/slo").json()["slos"]}
 
-    assert set(slos) == {"availability", "invoke-latency"}
+    assert set(slos) == {"availability", "invoke-latency", "invoke-availability"}
     assert slos["availability"]["total"] >= 1
     assert slos["availability"]["error_budget_remaining"] <= 1.0

@@ -3,8 +3,9 @@
 For `make run`, the gateway and the tests: every request becomes an HTTP API payload 2.0
 event for the very same `Catalog` the Lambda runs, so what runs locally is what ships.
 The adapter adds only what a long-running process needs: `/livez`, `/readyz` (the
-catalog can be served, fresh or stale) and `/openapi.json` (hand-written; the Lambda has
-no framework to generate it).
+catalog can be served, fresh or stale), `/metrics` (the process's own, for the local
+Prometheus; the Lambda reports to CloudWatch) and `/openapi.json` (hand-written; the
+Lambda has no framework to generate it).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ class _Context:
 
 
 def create_app(catalog: Catalog) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    """The ASGI app serving `catalog` (and /livez, /readyz, /openapi.json)."""
+    """The ASGI app serving `catalog` (and /livez, /readyz, /metrics, /openapi.json)."""
     openapi = json.dumps(OPENAPI).encode()
 
     async def reply(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
@@ -178,6 +179,11 @@ def create_app(catalog: Catalog) -> Callable[[Scope, Receive, Send], Awaitable[N
             ok = await loop.run_in_executor(None, ready)
             body = b'{"status":"ok"}' if ok else b'{"status":"unavailable"}'
             await reply(send, 200 if ok else 503, {"content-type": "application/json"}, body)
+            return
+        if method == "GET" and path == "/metrics":
+            from prometheus_client import CONTENT_TYPE_LATEST, generate_latest  # local only
+
+            await reply(send, 200, {"content-type": CONTENT_TYPE_LATEST}, generate_latest())
             return
         if method == "GET" and path == "/openapi.json":
             await reply(send, 200, {"content-type": "application/json"}, openapi)
