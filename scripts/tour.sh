@@ -55,6 +55,13 @@ call GET /slo
 
 hr "Prometheus (started by make run): the gateway's SLO burn rates over 5 minutes"
 PROMETHEUS="${PROMETHEUS:-http://127.0.0.1:${PROMETHEUS_PORT:-9090}}"
-printf 'GET %s/api/v1/query?query=slo:sli_error:ratio_rate5m{service="gateway"}\n' "$PROMETHEUS"
-curl -sS -G "$PROMETHEUS/api/v1/query" --data-urlencode 'query=slo:sli_error:ratio_rate5m{service="gateway"}' \
-  -w '\n-> HTTP %{http_code}\n' || echo "(no Prometheus: install Debian's prometheus and restart make run)"
+query='slo:sli_error:ratio_rate5m{service="gateway"}'
+printf 'GET %s/api/v1/query?query=%s\n' "$PROMETHEUS" "$query"
+# Rules see the tour's traffic after two scrapes (5 s apart): wait for it, 30 s at most.
+for _ in $(seq 1 15); do
+  answer="$(curl -sS -G "$PROMETHEUS/api/v1/query" --data-urlencode "query=$query" 2>/dev/null)" || {
+    echo "(no Prometheus at $PROMETHEUS: install Debian's prometheus and restart make run)"; break; }
+  [[ "$answer" == *'"result":[]'* ]] || break
+  sleep 2
+done
+echo "${answer:-}"
