@@ -146,6 +146,7 @@ class Received:
     method: str
     path: str
     headers: dict[str, str]
+    query: str = ""
 
 
 class RecordingUpstream(LoopbackApp):
@@ -158,7 +159,8 @@ class RecordingUpstream(LoopbackApp):
 
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, Any]:
         with self._lock:
-            self.received.append(Received(method, path.split("?")[0], dict(headers.items())))
+            route, _, query = path.partition("?")
+            self.received.append(Received(method, route, dict(headers.items()), query))
         return 200, {}
 
     def requests_to(self, path: str) -> list[Received]:

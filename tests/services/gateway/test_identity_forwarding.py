@@ -39,6 +39,13 @@ def test_bearer_subject_and_roles_reach_the_service(secured: SecuredPlatform) ->
     assert (who.subject, who.method, who.roles) == ("erin", "jwt", frozenset({"writer"}))
 
 
+def test_repeated_query_parameters_all_reach_the_service(secured: SecuredPlatform) -> None:
+    httpx.get(f"{secured.gateway.url}/api/llms/repeated-params?tag=a&tag=b&limit=5")
+
+    received = secured.upstream.requests_to("/llms/repeated-params")[-1]
+    assert received.query == "tag=a&tag=b&limit=5"
+
+
 def test_anonymous_reader_reaches_the_service_as_anonymous(secured: SecuredPlatform) -> None:
     httpx.get(f"{secured.gateway.url}/api/llms/anonymous-probe")
 

@@ -213,7 +213,7 @@ class ResilientClient:
         *,
         json: Any = None,
         content: bytes | None = None,
-        params: Mapping[str, Any] | None = None,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         fallback: Fallback | None = None,

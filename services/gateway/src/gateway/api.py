@@ -63,7 +63,7 @@ async def _proxy(request: Request, name: str, path: str, *, idempotent: bool) ->
             request.method,
             path,
             body=body,
-            params=request.query_params,
+            params=request.query_params.multi_items(),
             headers=request.headers,
             idempotent=idempotent,
             caller=request.state.identity,

@@ -9,7 +9,7 @@ replayed against another route or forged by anyone without the secret.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
@@ -84,7 +84,7 @@ async def forward(
     path: str,
     *,
     body: bytes,
-    params: Mapping[str, str],
+    params: Sequence[tuple[str, str]],
     headers: Mapping[str, str],
     idempotent: bool,
     caller: Identity,
@@ -102,7 +102,7 @@ async def forward(
             method,
             path,
             content=body or None,
-            params=dict(params),
+            params=list(params),  # every value of a repeated parameter, in order
             headers=outbound,
             idempotent=idempotent,
         )
