@@ -60,7 +60,8 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool | None = 
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
+        # ExtraAdder: fields a stdlib caller passes as `extra=` are kept, not dropped.
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
         processors=[
             _bind_service(service),
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
