@@ -274,7 +274,7 @@ class Platform:
             return
         jobs: dict[str, list[str]] = {}
         for spec in self.services:
-            if spec.name in self.processes and spec.job not in localprom.NOT_SCRAPED:
+            if spec.name in self.processes:  # every service serves /metrics
                 jobs.setdefault(spec.job, []).append(f"{LOOPBACK}:{self.ports[spec.name]}")
         port = int(self.env.get("PROMETHEUS_PORT", localprom.DEFAULT_PORT))
         process = localprom.prometheus_process(jobs, self.data_dir, port=port, output=self.output)

@@ -21,7 +21,6 @@ from tools.procs import LOOPBACK, ServerProcess
 DEFAULT_PORT = 9090
 SCRAPE_INTERVAL = "5s"  # a short local loop: burn rates move within a minute
 RETENTION = "1d"
-NOT_SCRAPED: frozenset[str] = frozenset()  # every service serves /metrics
 
 
 def binary() -> str | None:
@@ -54,9 +53,7 @@ def prometheus_process(
         raise FileNotFoundError("prometheus is not installed")
     home = data_dir / "prometheus"
     rules = home / "rules"
-    slo_rules.write(rules)
-    for test_file in rules.glob("*.test.yml"):
-        test_file.unlink()  # promtool's, not the server's
+    slo_rules.write(rules, tests=False)  # the tests are promtool's, not the server's
     config_file = home / "prometheus.yml"
     config_file.write_text(yaml.safe_dump(config(jobs, rules), sort_keys=False))
     return ServerProcess(

@@ -47,21 +47,23 @@ def service_slos() -> dict[str, list[SLO]]:
     }
 
 
-def write(directory: Path) -> tuple[list[Path], list[Path], tuple[int, int]]:
-    """Writes the rule and test files; returns them and the numbers of alert and
-    recording-rule cases."""
+def write(directory: Path, *, tests: bool = True) -> tuple[list[Path], list[Path], tuple[int, int]]:
+    """Writes the rule files (and, with `tests`, promtool's test files); returns them and
+    the numbers of alert and recording-rule cases."""
     directory.mkdir(parents=True, exist_ok=True)
     rule_files, test_files, alerts, records = [], [], 0, 0
     for service, slos in service_slos().items():
         rules = directory / f"{service}.rules.yml"
         rules.write_text(yaml.safe_dump(render_prometheus_rule(service, slos)["spec"]))
-        tests = render_rule_tests(service, slos, rules.name)
-        test_file = directory / f"{service}.test.yml"
-        test_file.write_text(yaml.safe_dump(tests, sort_keys=False, width=120))
         rule_files.append(rules)
+        if not tests:
+            continue
+        cases = render_rule_tests(service, slos, rules.name)
+        test_file = directory / f"{service}.test.yml"
+        test_file.write_text(yaml.safe_dump(cases, sort_keys=False, width=120))
         test_files.append(test_file)
-        alerts += count_alert_cases(tests)
-        records += count_expr_cases(tests)
+        alerts += count_alert_cases(cases)
+        records += count_expr_cases(cases)
     return rule_files, test_files, (alerts, records)
 
 

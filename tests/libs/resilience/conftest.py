@@ -52,3 +52,12 @@ def flaky(replicas: list[Flaky]) -> Flaky:
     for server in replicas:
         server.set("ok")
     return replicas[0]
+
+
+@pytest.fixture
+def stalled_and_healthy(replicas: list[Flaky]) -> tuple[Flaky, Flaky]:
+    """The two replicas: the first never answers in time, the second answers at once."""
+    stalled, healthy = replicas
+    stalled.set("hang")
+    healthy.set("ok")
+    return stalled, healthy

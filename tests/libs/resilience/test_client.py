@@ -116,11 +116,9 @@ async def test_a_call_queued_behind_a_busy_endpoint_sheds_at_its_deadline(flaky:
 
 
 async def test_a_stalled_endpoint_does_not_open_the_breaker_of_another(
-    replicas: list[Flaky],
+    stalled_and_healthy: tuple[Flaky, Flaky],
 ) -> None:
-    stalled, healthy = replicas
-    stalled.set("hang")
-    healthy.set("ok")
+    stalled, healthy = stalled_and_healthy
     policy = Policy(
         timeout=Timeout(per_try=0.1, total=2.0),
         retry=Retry(attempts=3, backoff=FAST_BACKOFF),
@@ -223,11 +221,9 @@ async def test_retry_budget_caps_upstream_load_during_a_total_outage(flaky: Flak
 
 
 async def test_a_hedge_beats_a_stalled_replica_and_races_the_original_without_cancelling_it(
-    replicas: list[Flaky],
+    stalled_and_healthy: tuple[Flaky, Flaky],
 ) -> None:
-    stalled, healthy = replicas
-    stalled.set("hang")
-    healthy.set("ok")
+    stalled, healthy = stalled_and_healthy
     policy = Policy(
         timeout=Timeout(per_try=5.0, total=5.0),
         retry=Retry(attempts=1),

@@ -63,12 +63,20 @@ async def _invoke(http: httpx.AsyncClient, value: str) -> httpx.Response:
     return await http.post("/invoke", json={"input": value})
 
 
+async def _two_arrived(
+    url: str, http: httpx.AsyncClient
+) -> tuple[asyncio.Task[httpx.Response], asyncio.Task[httpx.Response]]:
+    """Two calls sent at once, awaited until the replica has received both."""
+    first = asyncio.create_task(_invoke(http, "a"))
+    second = asyncio.create_task(_invoke(http, "b"))
+    await wait_until(lambda: _stats(url)["received"] == 2)
+    return first, second
+
+
 async def test_serialized_remote_serves_one_call_at_a_time(serialized: str) -> None:
     _slow(serialized, 1000)
     async with httpx.AsyncClient(base_url=serialized, timeout=30) as http:
-        first = asyncio.create_task(_invoke(http, "a"))
-        second = asyncio.create_task(_invoke(http, "b"))
-        await wait_until(lambda: _stats(serialized)["received"] == 2)
+        first, second = await _two_arrived(serialized, http)
 
         waiting = _stats(serialized)  # both arrived; only the first is being served
         await asyncio.gather(first, second)
@@ -82,9 +90,7 @@ async def test_serialized_remote_still_serves_a_call_whose_client_gave_up(
 ) -> None:
     _slow(serialized, 1000)
     async with httpx.AsyncClient(base_url=serialized, timeout=30) as http:
-        first = asyncio.create_task(_invoke(http, "a"))
-        abandoned = asyncio.create_task(_invoke(http, "b"))
-        await wait_until(lambda: _stats(serialized)["received"] == 2)
+        first, abandoned = await _two_arrived(serialized, http)
         abandoned.cancel()  # the client hangs up while the call waits its turn
         await first
         third = await _invoke(http, "c")  # served after the abandoned one

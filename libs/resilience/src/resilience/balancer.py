@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import itertools
 import math
 import random
@@ -93,16 +92,6 @@ class Balancer:
             e for e in self.endpoints if e.ejected_until <= now and e.url not in (exclude or set())
         ]
 
-    def pick(
-        self,
-        *,
-        exclude: set[str] | None = None,
-        admit: Callable[[EndpointStats], bool] | None = None,
-    ) -> EndpointStats | None:
-        """P2C among endpoints not ejected, not excluded and admitted (e.g. breaker closed)."""
-        candidates = [e for e in self.available(exclude) if admit is None or admit(e)]
-        return self._p2c(candidates)
-
     def _p2c(self, candidates: list[EndpointStats]) -> EndpointStats | None:
         if not candidates:
             return None
@@ -174,7 +163,7 @@ class Balancer:
             if taken is not None:
                 return taken
         waiter = _Waiter(deadline, next(self._order))
-        heapq.heappush(self._waiters, waiter)
+        self._waiters.append(waiter)
         self.wake()  # a round in deadline order: older waiters look first
         try:
             while True:
@@ -192,7 +181,6 @@ class Balancer:
                     return taken
         finally:
             self._waiters.remove(waiter)
-            heapq.heapify(self._waiters)
 
     def _next_probe_in(self) -> float:
         """Seconds until some endpoint could take a probe (waiters look again then)."""

@@ -308,6 +308,20 @@ class ResilientClient:
         exhausted = False
         call = _CallState()
 
+        def plan_retry(failure: _Failure) -> None:
+            """After a failed or late try: the next retry's start, within the budget."""
+            nonlocal retry_at, exhausted, retries_left
+            if retries_left > 0 and retry_at is None and acquiring is None:
+                retry_at = self._schedule_retry(retry, retry.attempts - retries_left, failure)
+                exhausted = retry_at is None
+                retries_left = 0 if exhausted else retries_left - 1
+
+        def queued_out() -> DeadlineExceededError:
+            self._metrics.rejected.labels(self.name, "queued").inc()
+            return DeadlineExceededError(
+                self.name, "every endpoint was busy until the deadline (queued)"
+            )
+
         def start_acquire(kind: str) -> asyncio.Task[tuple[EndpointStats, int] | None]:
             nonlocal acquiring_kind
             acquiring_kind = kind
@@ -330,21 +344,17 @@ class ResilientClient:
                 now = self.clock()
                 if deadline - now <= MIN_ATTEMPT_S:
                     if not running and acquiring is not None:
-                        self._metrics.rejected.labels(self.name, "queued").inc()
-                        raise DeadlineExceededError(
-                            self.name, "every endpoint was busy until the deadline (queued)"
-                        )
+                        raise queued_out()
                     self._metrics.rejected.labels(self.name, "deadline").inc()
                     raise DeadlineExceededError(self.name, "the deadline passed")
                 if acquiring is None and retry_at is not None and now >= retry_at:
                     retry_at = None
                     acquiring = start_acquire("retry")
-                if (
-                    acquiring is None
-                    and hedges_left > 0
-                    and running
-                    and now - max(r.sent_at for r in running.values()) >= self._expected_latency()
-                ):
+                hedge_at = None  # when the latest attempt is late enough for a hedge
+                if acquiring is None and hedges_left > 0 and running:
+                    latest = max(r.sent_at for r in running.values())
+                    hedge_at = latest + self._expected_latency()
+                if hedge_at is not None and now >= hedge_at:
                     hedges_left -= 1
                     if self._budget.try_retry():
                         acquiring = start_acquire("hedge")
@@ -353,9 +363,8 @@ class ResilientClient:
                 timers = [deadline - MIN_ATTEMPT_S]
                 if retry_at is not None:
                     timers.append(retry_at)
-                if acquiring is None and hedges_left > 0 and running:
-                    latest = max(r.sent_at for r in running.values())
-                    timers.append(latest + self._expected_latency())
+                if hedge_at is not None and acquiring is None and hedges_left > 0:
+                    timers.append(hedge_at)
                 per_try = policy.timeout.per_try
                 timers += [r.sent_at + per_try for r in running.values() if not r.late]
                 waiting: set[asyncio.Future[Any]] = set(running)
@@ -385,10 +394,7 @@ class ResilientClient:
                             ) from None
                         raise _unavailable(self.name, last) from None
                     if taken is None and not running:
-                        self._metrics.rejected.labels(self.name, "queued").inc()
-                        raise DeadlineExceededError(
-                            self.name, "every endpoint was busy until the deadline (queued)"
-                        )
+                        raise queued_out()
                     if taken is not None:
                         endpoint, slot = taken
                         tried.add(endpoint.url)
@@ -412,25 +418,17 @@ class ResilientClient:
                     outcome = task.result()
                     if isinstance(outcome, httpx.Response):
                         return outcome
-                    last = failure = outcome
-                    if retries_left > 0 and retry_at is None and acquiring is None:
-                        number = retry.attempts - retries_left
-                        retry_at = self._schedule_retry(retry, number, failure)
-                        exhausted = retry_at is None
-                        retries_left = 0 if exhausted else retries_left - 1
+                    last = outcome
+                    plan_retry(outcome)
                 for running_attempt in running.values():
                     late = self.clock() - running_attempt.sent_at >= policy.timeout.per_try
                     if late and not running_attempt.late:
                         running_attempt.late = True
-                        last = failure = _Failure("timeout")
+                        last = _Failure("timeout")
                         # A retry only when every attempt of the call is late: one still
                         # within its per-try time (a hedge) may yet answer.
-                        all_late = all(r.late for r in running.values())
-                        if all_late and retries_left > 0 and retry_at is None and acquiring is None:
-                            number = retry.attempts - retries_left
-                            retry_at = self._schedule_retry(retry, number, failure)
-                            exhausted = retry_at is None
-                            retries_left = 0 if exhausted else retries_left - 1
+                        if all(r.late for r in running.values()):
+                            plan_retry(last)
                 if not running and acquiring is None and retry_at is None:
                     raise _unavailable(self.name, last, budget_exhausted=exhausted)
         finally:

@@ -58,10 +58,6 @@ class EndpointLimit:
     def in_flight(self) -> int:
         return len(self._in_flight)
 
-    def oldest_age(self, now: float) -> float:
-        """How long the oldest attempt in flight has been waiting (0 if none)."""
-        return max((now - a.sent_at for a in self._in_flight.values()), default=0.0)
-
     def blocked(self, now: float, *, stuck_after: float) -> bool:
         """An attempt is stuck and nothing shows that the endpoint works past it."""
         return any(
