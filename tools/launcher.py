@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import IO
 
 from tools import localaws, localprom
-from tools.procs import LOOPBACK, REPO_ROOT, ServerProcess
+from tools.procs import LOOPBACK, REPO_ROOT, ServerProcess, http_ok
 
 Wiring = Callable[["Platform"], dict[str, str]]
 
@@ -280,7 +280,11 @@ class Platform:
         process = localprom.prometheus_process(jobs, self.data_dir, port=port, output=self.output)
         self.processes["prometheus"] = process.start()
         process.wait_ready()
-        self.prometheus_url = f"http://{LOOPBACK}:{port}"
+        url = f"http://{LOOPBACK}:{port}"
+        # Another server on a taken port would also answer /-/ready: make sure it is ours.
+        if not process.running() or not http_ok(f"{url}/api/v1/status/buildinfo"):
+            raise RuntimeError(f"prometheus did not start on {url}:\n{process.last_output()}")
+        self.prometheus_url = url
 
     def _start(self, spec: ServiceSpec) -> None:
         self._start_together([spec])
