@@ -150,3 +150,43 @@ async def test_fifty_concurrent_cas_writers_have_exactly_one_winner(kv: KV) -> N
 
 def test_openapi_fuzzing_finds_no_server_error(kv: KV) -> None:
     run_schemathesis(kv.url, max_examples=30)
+
+
+def _is_problem(response: httpx.Response, status: int) -> bool:
+    return response.status_code == status and response.headers["content-type"] == (
+        "application/problem+json"
+    )
+
+
+def test_a_version_beyond_64_bits_is_422_and_writes_nothing(kv: KV) -> None:
+    k = key()
+
+    response = kv.put(k, "v", version=2**63)
+
+    assert _is_problem(response, 422)
+    assert kv.get(k).status_code == 404
+
+
+def test_an_if_match_beyond_64_bits_or_of_foreign_digits_is_400(kv: KV) -> None:
+    k = key()
+    kv.put(k, "kept")
+
+    # Header bytes arrive as Latin-1: b"\xb2" is "²", which str.isdigit() accepts.
+    for tag in (f'"v{2**63}"'.encode(), '"v²"'.encode("latin-1")):
+        response = kv.put(k, "other", headers={"If-Match": tag})
+        assert _is_problem(response, 400), (tag, response.text)
+    assert kv.get(k).json() == {"value": "kept"}
+
+
+def test_a_lone_surrogate_in_a_key_or_value_is_422(kv: KV) -> None:
+    k = key()
+    # Escaped in the JSON text, so the body itself is valid UTF-8.
+    value_body = '{"key": "' + k + '", "value": "\\ud800"}'
+    key_body = '{"key": "k-\\udfff", "value": "v"}'
+
+    for body in (value_body, key_body):
+        response = httpx.put(
+            f"{kv.url}/kv", content=body, headers={"content-type": "application/json"}
+        )
+        assert _is_problem(response, 422), (body, response.text)
+    assert kv.get(k).status_code == 404

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from dumbkv.crypto import DecryptionError
 from dumbkv.kv import KeyValueService, ValueTooLarge
-from dumbkv.store import Conflict, NotFound, StoreUnavailable
+from dumbkv.store import MAX_VERSION, Conflict, NotFound, StoreUnavailable
 from dumbkv.tenancy import authorize_database
 from dumbkv.ui import PAGE
 from identity import require_caller
@@ -22,6 +23,21 @@ router = APIRouter(dependencies=[Depends(require_caller)])
 pages = APIRouter()
 MAX_DATABASE = 2**31 - 1
 BODY_LIMIT = 2 * 1024 * 1024 + 4096  # a 1 MiB value fits even with JSON escapes
+# ASCII digits only (str.isdigit() also takes "²" and "٣"), at most a BIGINT's 19.
+_IF_MATCH = re.compile(r'(?:W/)?"?v([0-9]{1,19})"?')
+
+
+def _utf8(text: str) -> str:
+    # JSON may escape a lone surrogate ("\ud800"): a valid body, but no UTF-8 to hash or
+    # encrypt, so it is refused here rather than failing deep in the crypto.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError("must be valid Unicode text (no lone surrogates)") from error
+    return text
+
+
+Text = Annotated[str, AfterValidator(_utf8)]
 
 
 class KVRequest(BaseModel):
@@ -30,9 +46,11 @@ class KVRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     database: int = Field(default=0, ge=0, le=MAX_DATABASE)
-    key: str = Field(min_length=1, max_length=1024)
-    value: str | None = None
-    version: int | None = Field(default=None, ge=1, description="compare-and-set: expected version")
+    key: Text = Field(min_length=1, max_length=1024)
+    value: Text | None = None
+    version: int | None = Field(
+        default=None, ge=1, le=MAX_VERSION, description="compare-and-set: expected version"
+    )
     ttl_s: float | None = Field(default=None, gt=0, le=10 * 365 * 86400, description="expiry")
 
 
@@ -61,10 +79,10 @@ def _etag(version: int) -> str:
 def _parse_if_match(value: str | None) -> int | None:
     if value is None:
         return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.startswith("v") or not tag[1:].isdigit():
+    match = _IF_MATCH.fullmatch(value.strip())
+    if match is None or int(match[1]) > MAX_VERSION:
         raise ProblemError(400, detail='If-Match must be an ETag from this service, like "v3"')
-    return int(tag[1:])
+    return int(match[1])
 
 
 def _unavailable(error: StoreUnavailable) -> ProblemError:

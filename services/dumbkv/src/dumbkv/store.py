@@ -35,6 +35,8 @@ kv = sa.Table(
     sa.Column("expires_at", sa.Float(), nullable=True),
     sa.Column("updated_at", sa.Float(), nullable=False),
 )
+# The version column is a signed 64-bit BIGINT on both databases.
+MAX_VERSION = 2**63 - 1
 _MIGRATION_LOCK_ID = 0x6B76  # "kv": serialises migrations of replicas starting together
 
 
