@@ -25,6 +25,7 @@ import importlib.util
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import IO
 
 from tools import localaws, localprom
-from tools.procs import LOOPBACK, REPO_ROOT, ServerProcess, http_ok
+from tools.procs import LOOPBACK, REPO_ROOT, ServerProcess, free_port, http_ok, listening_socket
 
 Wiring = Callable[["Platform"], dict[str, str]]
 
@@ -175,6 +176,8 @@ class Platform:
     # One secret per launch, shared by the gateway (signs caller identities) and the
     # services (verify them), unless the caller's environment brings its own.
     identity_secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    # Bound before anything starts (port 0 picks one), each handed to its service.
+    _sockets: dict[str, socket.socket] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for spec in self.services:
@@ -198,6 +201,7 @@ class Platform:
                 self._start_local_aws()
             if any(spec.name == "gateway" for spec in runnable):
                 self.api_key = self._dev_api_key()
+            self._bind(runnable)
             for wave in _waves(runnable):
                 self._start_together(wave)
             self._start_prometheus()
@@ -210,6 +214,23 @@ class Platform:
     def stop(self) -> None:
         for name in reversed(list(self.processes)):
             self.processes.pop(name).stop()
+        for sock in self._sockets.values():
+            sock.close()
+        self._sockets.clear()
+
+    def _bind(self, specs: Sequence[ServiceSpec]) -> None:
+        """Bind every service's port now: a taken port fails the start here, by name,
+        and port 0 becomes a real port before any wiring is computed."""
+        for spec in specs:
+            try:
+                sock = listening_socket(self.ports[spec.name])
+            except OSError as error:
+                raise RuntimeError(
+                    f"{spec.name}: cannot listen on {LOOPBACK}:{self.ports[spec.name]} "
+                    f"({error.strerror}); move it with {spec.port_override}=<port>"
+                ) from error
+            self._sockets[spec.name] = sock
+            self.ports[spec.name] = int(sock.getsockname()[1])
 
     def stop_service(self, name: str) -> None:
         """Stop one service (fault injection); `start_service` brings it back."""
@@ -276,15 +297,25 @@ class Platform:
         for spec in self.services:
             if spec.name in self.processes:  # every service serves /metrics
                 jobs.setdefault(spec.job, []).append(f"{LOOPBACK}:{self.ports[spec.name]}")
-        port = int(self.env.get("PROMETHEUS_PORT", localprom.DEFAULT_PORT))
-        process = localprom.prometheus_process(jobs, self.data_dir, port=port, output=self.output)
-        self.processes["prometheus"] = process.start()
-        process.wait_ready()
-        url = f"http://{LOOPBACK}:{port}"
-        # Another server on a taken port would also answer /-/ready: make sure it is ours.
-        if not process.running() or not http_ok(f"{url}/api/v1/status/buildinfo"):
-            raise RuntimeError(f"prometheus did not start on {url}:\n{process.last_output()}")
-        self.prometheus_url = url
+        requested = int(self.env.get("PROMETHEUS_PORT", localprom.DEFAULT_PORT))
+        # Prometheus binds its own port, so with port 0 a free one is chosen and may be
+        # taken before Prometheus binds it: then a fresh one is tried.
+        failures: list[str] = []
+        for _attempt in range(3 if requested == 0 else 1):
+            port = requested or free_port()
+            process = localprom.prometheus_process(
+                jobs, self.data_dir, port=port, output=self.output
+            )
+            self.processes["prometheus"] = process.start()
+            process.wait_ready()
+            url = f"http://{LOOPBACK}:{port}"
+            # Another server on a taken port would also answer /-/ready: make sure it is ours.
+            if process.running() and http_ok(f"{url}/api/v1/status/buildinfo"):
+                self.prometheus_url = url
+                return
+            self.processes.pop("prometheus").stop()
+            failures.append(f"{url}:\n{process.last_output()}")
+        raise RuntimeError("prometheus did not start on " + "\n".join(failures))
 
     def _start(self, spec: ServiceSpec) -> None:
         self._start_together([spec])
@@ -296,6 +327,8 @@ class Platform:
             if spec.setup:
                 self._run_setup(spec, env)
             port = self.ports[spec.name]
+            # A restarted service binds its port again (its first socket went with it).
+            listen = self._sockets.pop(spec.name, None) or listening_socket(port)
             self.processes[spec.name] = ServerProcess(
                 spec.name,
                 [sys.executable, "-m", spec.module],
@@ -303,6 +336,7 @@ class Platform:
                 ready_url=f"http://{LOOPBACK}:{port}/readyz",
                 ready_timeout=self.ready_timeout,
                 output=self.output,
+                listen=listen,
             ).start()
         for spec in specs:
             self.processes[spec.name].wait_ready()

@@ -24,24 +24,50 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from observability.app import LISTEN_FD_VAR
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"
+LISTEN_BACKLOG = 2048  # uvicorn's default
 
 
 def free_port() -> int:
-    """A TCP port on loopback that was free a moment ago (the OS picks it)."""
+    """A TCP port on loopback that was free a moment ago (the OS picks it).
+
+    Only for servers that cannot inherit a socket (moto, Prometheus): between this
+    call and their bind another process may take the port. Our services get a bound
+    socket from `listening_socket` instead.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
 
 
+def listening_socket(port: int = 0) -> socket.socket:
+    """A socket listening on loopback `port` (0: the OS picks one), to hand to a server.
+
+    Binding in the parent is what makes a port ours: a collision fails here, loudly,
+    instead of the child failing to bind while its readiness probe is answered by
+    whoever holds the port.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((LOOPBACK, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def http_ok(url: str, *, timeout: float = 1.0) -> bool:
-    """True when a GET on `url` answers with a status below 500."""
+    """True when a GET on `url` answers 2xx (a 404 is someone else's server)."""
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (loopback)
-            return int(response.status) < 500
-    except urllib.error.HTTPError as error:
-        return error.code < 500
+            return int(response.status) < 300
+    except urllib.error.HTTPError:
+        return False
     except (OSError, ValueError):
         return False
 
@@ -54,9 +80,11 @@ class ProcessFailed(RuntimeError):
 class ServerProcess:
     """A command run as a server: started in its own process group, stopped cleanly.
 
-    `ready_url` is polled (GET, status < 500) until it answers or `ready_timeout`
+    `ready_url` is polled (GET, a 2xx answer) until it answers or `ready_timeout`
     passes; `output` decides where the process's lines go: a stream gets them with a
     `[name]` prefix, None discards them (tests keep the last lines for error messages).
+    `listen` is a bound socket the process inherits (told through `SERVER_LISTEN_FD`,
+    which `observability.serve` reads); this object's copy is closed once it started.
     """
 
     name: str
@@ -66,6 +94,7 @@ class ServerProcess:
     ready_timeout: float = 30.0
     cwd: Path = REPO_ROOT
     output: IO[str] | None = None
+    listen: socket.socket | None = None
     _proc: subprocess.Popen[str] | None = field(default=None, init=False, repr=False)
     _tail: list[str] = field(default_factory=list, init=False, repr=False)
     _pump: threading.Thread | None = field(default=None, init=False, repr=False)
@@ -85,10 +114,15 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        inherited: tuple[int, ...] = ()
+        if self.listen is not None:
+            inherited = (self.listen.fileno(),)
+            env[LISTEN_FD_VAR] = str(self.listen.fileno())
         self._proc = subprocess.Popen(  # noqa: S603 (commands are ours)
             list(self.command),
             cwd=self.cwd,
             env=env,
+            pass_fds=inherited,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -96,6 +130,10 @@ class ServerProcess:
             bufsize=1,
             start_new_session=True,
         )
+        if self.listen is not None:
+            # The child holds the port now; a stopped server must refuse connections.
+            self.listen.close()
+            self.listen = None
         self._pump = threading.Thread(target=self._copy_output, daemon=True)
         self._pump.start()
         return self
@@ -107,7 +145,7 @@ class ServerProcess:
         while time.monotonic() < deadline:
             if not self.running():
                 raise ProcessFailed(f"{self.name} exited before ready:\n{self.last_output()}")
-            if http_ok(self.ready_url):
+            if http_ok(self.ready_url) and self.running():
                 return self
             time.sleep(0.05)
         self.stop()
@@ -214,7 +252,8 @@ def start_module(
 ) -> tuple[str, ServerProcess]:
     """`python -m <module>` on a free loopback port (told through `port_var`), started and
     ready; its base URL and process. The one way tests start a service process."""
-    port = free_port()
+    listen = listening_socket()
+    port = int(listen.getsockname()[1])
     base = f"http://{LOOPBACK}:{port}"
     process = ServerProcess(
         f"{module}-{port}",
@@ -222,6 +261,7 @@ def start_module(
         env={port_var: str(port), **(env or {})},
         ready_url=base + ready_path,
         ready_timeout=ready_timeout,
+        listen=listen,
     )
     return base, process.start().wait_ready()
 

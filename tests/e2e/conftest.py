@@ -28,15 +28,20 @@ E2E_ENV = {
 }
 
 
-def platform_env() -> dict[str, str]:
-    """This process's environment minus anything pointing at other AWS or ports."""
+def platform_env(*, known: tuple[str, ...] = ()) -> dict[str, str]:
+    """This process's environment minus anything pointing at other AWS or ports.
+
+    Every port is 0, so the launcher binds one the OS picks (no other test can take it
+    first); a port variable in `known` gets a free port chosen here instead, for a test
+    that must know it before the launcher runs.
+    """
     inherited = {
         name: value
         for name, value in os.environ.items()
         if not name.startswith("AWS_") and not name.endswith("_PORT")
     }
-    ports = {spec.port_override: str(free_port()) for spec in SERVICES}
-    ports["PROMETHEUS_PORT"] = str(free_port())
+    ports = {spec.port_override: "0" for spec in SERVICES} | {"PROMETHEUS_PORT": "0"}
+    ports |= {name: str(free_port()) for name in known}
     return {**inherited, **E2E_ENV, **ports}
 
 

@@ -15,7 +15,7 @@ from tools.procs import ServerProcess
 
 
 def test_launcher_serves_then_ctrl_c_stops_every_process(tmp_path: Path) -> None:
-    env = {**platform_env(), "PLATFORM_DATA_DIR": str(tmp_path)}
+    env = {**platform_env(known=("GATEWAY_PORT",)), "PLATFORM_DATA_DIR": str(tmp_path)}
     launcher = ServerProcess(
         "launcher",
         [sys.executable, "-m", "tools.launcher"],

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
 import pytest
 
 from tools.launcher import (
@@ -12,6 +18,7 @@ from tools.launcher import (
     _in_dependency_order,
     _waves,
 )
+from tools.procs import LOOPBACK
 
 
 def test_services_start_after_everything_they_need() -> None:
@@ -87,3 +94,54 @@ def test_waves_start_together_only_what_does_not_depend_on_each_other() -> None:
         for need in spec.needs:
             assert position[need] < position[spec.name]
     assert len(waves[0]) > 1, "independent services should start together"
+
+
+@pytest.fixture
+def impostor() -> Iterator[int]:
+    """Another HTTP server on loopback that answers 200 to every path, /readyz included."""
+
+    class Always200(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer((LOOPBACK, 0), Always200)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield int(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+REMOTE_ONLY = tuple(spec for spec in SERVICES if spec.name == "remote")
+
+
+def test_a_port_held_by_another_server_fails_the_start_by_name(
+    impostor: int, tmp_path: Path
+) -> None:
+    platform = Platform(services=REMOTE_ONLY, env={"REMOTE_PORT": str(impostor)}, data_dir=tmp_path)
+
+    with pytest.raises(RuntimeError, match=rf"remote: cannot listen on .*:{impostor}.*REMOTE_PORT"):
+        platform.start()
+    assert platform.processes == {}
+
+
+def test_port_zero_serves_the_service_on_a_port_the_launcher_bound(tmp_path: Path) -> None:
+    platform = Platform(
+        services=REMOTE_ONLY, env={"REMOTE_PORT": "0", "PROMETHEUS_PORT": "0"}, data_dir=tmp_path
+    )
+    platform.start()
+    try:
+        port = platform.ports["remote"]
+        stats = httpx.get(f"{platform.url('remote')}/_stats")
+    finally:
+        platform.stop()
+
+    assert port != 0
+    assert stats.status_code == 200
+    assert "received" in stats.json()

@@ -10,7 +10,8 @@ propagation, JSON logs, and graceful shutdown via `serve`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -34,6 +35,10 @@ from observability.slo import SLO
 from observability.tracing import configure_tracing, instrument_app
 
 DEFAULT_SHUTDOWN_GRACE_S = 10.0
+# A listening socket handed over by the process that started this one (tools.procs):
+# the parent binds the port, so no other process can take it between choosing and
+# serving, and the parent knows the port before the child runs (socket activation).
+LISTEN_FD_VAR = "SERVER_LISTEN_FD"
 
 
 def create_app(
@@ -94,7 +99,7 @@ def create_app(
 
 
 def serve(
-    app: str | FastAPI,
+    app: str | Callable[..., Any],
     *,
     host: str,
     port: int,
@@ -107,13 +112,15 @@ def serve(
     On SIGTERM/SIGINT uvicorn stops accepting connections, lets in-flight requests
     finish for up to `shutdown_grace_s`, then runs the lifespan shutdown. Pass an
     import string (`"svc.app:create_app"`, `factory=True`) to use several workers.
+    With `SERVER_LISTEN_FD` set it serves the inherited socket instead of binding.
     """
     import uvicorn
 
+    inherited = os.environ.get(LISTEN_FD_VAR)
+    where: dict[str, Any] = {"fd": int(inherited)} if inherited else {"host": host, "port": port}
     uvicorn.run(
         app,
-        host=host,
-        port=port,
+        **where,
         factory=factory,
         workers=workers,
         timeout_graceful_shutdown=math.ceil(shutdown_grace_s),

@@ -198,11 +198,10 @@ def create_app(catalog: Catalog) -> Callable[[Scope, Receive, Send], Awaitable[N
 
 
 def main() -> None:
-    import uvicorn  # the `local` extra; never imported by the Lambda path
+    from observability import serve  # runs uvicorn: the `local` extra, never on Lambda
 
     settings = Settings.from_env()
-    catalog = Catalog(settings)
-    uvicorn.run(create_app(catalog), host=settings.host, port=settings.port, log_level="warning")
+    serve(create_app(Catalog(settings)), host=settings.host, port=settings.port)
 
 
 if __name__ == "__main__":
