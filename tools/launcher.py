@@ -4,7 +4,8 @@ Starts local AWS (moto) and every service in dependency order (services that do 
 need each other start together), each once its dependencies answer their readiness
 probe, with logs prefixed per service; prints a table of URLs; Ctrl-C (or SIGTERM)
 stops everything in reverse order, leaving no orphan process (each service runs in
-its own process group, stopped as a group).
+its own process group, stopped as a group). A process that exits is restarted on its
+port with backoff (`Supervisor`); one that keeps crashing stops the platform (exit 1).
 
 Ports are the contract (gateway 8000, remote 8001, dumbkv 8002, predictor 8003,
 users 8004, catalog 8005, predictor backend 8006, remote replicas 2 and 3 on 8007 and
@@ -36,7 +37,15 @@ from pathlib import Path
 from typing import IO
 
 from tools import localaws, localprom
-from tools.procs import LOOPBACK, REPO_ROOT, ServerProcess, free_port, http_ok, listening_socket
+from tools.procs import (
+    LOOPBACK,
+    REPO_ROOT,
+    ProcessFailed,
+    ServerProcess,
+    free_port,
+    http_ok,
+    listening_socket,
+)
 
 Wiring = Callable[["Platform"], dict[str, str]]
 
@@ -245,6 +254,31 @@ class Platform:
         spec = next(spec for spec in self.services if spec.name == name)
         self._start(spec)
 
+    def restart(self, name: str) -> list[str]:
+        """Start a process that exited again, on the same port; the names restarted.
+
+        Local AWS keeps its state in memory, so the services that use it restart with
+        it (their setup creates their tables and buckets again; what they stored is gone).
+        """
+        old = self.processes.pop(name, None)
+        if old is not None:
+            old.stop()
+        if name == "local-aws":
+            assert self.aws_url is not None
+            port = int(self.aws_url.rsplit(":", 1)[1])  # the endpoint the services were given
+            moto = localaws.moto_process(port, output=self.output)
+            self.processes[name] = moto.start().wait_ready()
+            dependents = [s for s in self.services if s.uses_aws and s.name in self.processes]
+            for spec in dependents:
+                self.processes.pop(spec.name).stop()
+            self._start_together(dependents)
+            return [name, *(spec.name for spec in dependents)]
+        if name == "prometheus":
+            self._start_prometheus()
+        else:
+            self.start_service(name)
+        return [name]
+
     def service_env(self, spec: ServiceSpec) -> dict[str, str]:
         defaults = {
             spec.port_var: str(self.ports[spec.name]),
@@ -349,6 +383,59 @@ class Platform:
             raise RuntimeError(f"setup of {spec.name} failed:\n{setup.last_output()}")
 
 
+class CrashLoop(RuntimeError):
+    """A process kept crashing: the supervisor gave up on it (and so on the platform)."""
+
+
+@dataclass
+class Supervisor:
+    """Restarts a platform's processes that exit, with backoff, until one keeps crashing.
+
+    As systemd's `Restart=on-failure` with `StartLimitBurst`/`StartLimitIntervalSec` and
+    Kubernetes' CrashLoopBackOff: the n-th crash within `window_s` waits
+    `first_delay_s * 2**(n-1)` (capped at `max_delay_s`) before the restart, and
+    `crash_limit` crashes within `window_s` raise `CrashLoop`. Call `check()`
+    periodically; it never sleeps, so one slow restart does not delay noticing others.
+    """
+
+    platform: Platform
+    log: Callable[[str], None] = print
+    clock: Callable[[], float] = time.monotonic
+    first_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    crash_limit: int = 5
+    window_s: float = 60.0
+    crashes: dict[str, list[float]] = field(default_factory=dict)
+    due: dict[str, float] = field(default_factory=dict)
+
+    def check(self) -> None:
+        now = self.clock()
+        for name, process in list(self.platform.processes.items()):
+            if name not in self.due and not process.running():
+                self._crashed(name, f"exited with code {process.exit_code}", now)
+        for name, at in sorted(self.due.items(), key=lambda item: item[1]):
+            if at > now:
+                continue
+            del self.due[name]
+            try:
+                restarted = self.platform.restart(name)
+            except (ProcessFailed, RuntimeError, OSError) as error:
+                self._crashed(name, f"restart failed: {error}", self.clock())
+            else:
+                self.log(f"launcher: restarted {', '.join(restarted)}")
+
+    def _crashed(self, name: str, why: str, now: float) -> None:
+        recent = [t for t in self.crashes.get(name, []) if now - t < self.window_s] + [now]
+        self.crashes[name] = recent
+        if len(recent) >= self.crash_limit:
+            raise CrashLoop(
+                f"{name} crashed {len(recent)} times within {self.window_s:.0f} s ({why})"
+            )
+        delay = min(self.max_delay_s, self.first_delay_s * 2 ** (len(recent) - 1))
+        self.due[name] = now + delay
+        self.log(f"launcher: {name} {why}; restarting in {delay:.1f} s")
+
+
 def _in_dependency_order(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
     by_name = {spec.name: spec for spec in specs}
     ordered: list[ServiceSpec] = []
@@ -426,15 +513,19 @@ def main() -> int:
         f"\nlauncher: ready in {platform.startup_seconds:.1f} s\n{url_table(platform)}\n",
         flush=True,
     )
+    supervisor = Supervisor(platform, log=lambda line: print(line, flush=True))
+    code = 0
     while not stop.wait(0.5):
-        dead = [name for name, proc in platform.processes.items() if not proc.running()]
-        if dead:
-            print(f"launcher: {', '.join(dead)} exited; stopping the platform", flush=True)
+        try:
+            supervisor.check()
+        except CrashLoop as error:
+            print(f"launcher: {error}; stopping the platform", file=sys.stderr, flush=True)
+            code = 1
             break
     print("launcher: stopping", flush=True)
     platform.stop()
     print("launcher: stopped cleanly", flush=True)
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -112,6 +112,11 @@ class ServerProcess:
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    @property
+    def exit_code(self) -> int | None:
+        """The exit code once the process ended (negative: killed by that signal)."""
+        return None if self._proc is None else self._proc.poll()
+
     def start(self) -> ServerProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         inherited: tuple[int, ...] = ()

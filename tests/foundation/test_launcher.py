@@ -13,8 +13,10 @@ import pytest
 from tools.launcher import (
     REMOTE_REPLICAS,
     SERVICES,
+    CrashLoop,
     Platform,
     ServiceSpec,
+    Supervisor,
     _in_dependency_order,
     _waves,
 )
@@ -105,7 +107,7 @@ def impostor() -> Iterator[int]:
             self.send_response(200)
             self.end_headers()
 
-        def log_message(self, *_args: object) -> None:
+        def log_message(self, format: str, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer((LOOPBACK, 0), Always200)
@@ -145,3 +147,79 @@ def test_port_zero_serves_the_service_on_a_port_the_launcher_bound(tmp_path: Pat
     assert port != 0
     assert stats.status_code == 200
     assert "received" in stats.json()
+
+
+class _Clock:
+    """The supervisor's clock, moved by the test: backoff is decided, never slept."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def remote_only(tmp_path: Path) -> Iterator[Platform]:
+    platform = Platform(
+        services=REMOTE_ONLY, env={"REMOTE_PORT": "0", "PROMETHEUS_PORT": "0"}, data_dir=tmp_path
+    )
+    platform.start()
+    try:
+        yield platform
+    finally:
+        platform.stop()
+
+
+def _crash(platform: Platform, name: str) -> None:
+    process = platform.processes[name]
+    process.kill()
+    process.wait(timeout=10)
+
+
+def test_a_crashed_service_is_restarted_on_its_port_after_its_backoff(
+    remote_only: Platform,
+) -> None:
+    clock, lines = _Clock(), []
+    supervisor = Supervisor(remote_only, log=lines.append, clock=clock, first_delay_s=2.0)
+    port = remote_only.ports["remote"]
+    _crash(remote_only, "remote")
+
+    supervisor.check()
+    waiting = not remote_only.processes["remote"].running()
+    clock.now += 2.0
+    supervisor.check()
+
+    assert waiting, "restarted before its backoff"
+    assert remote_only.ports["remote"] == port
+    assert httpx.get(f"http://{LOOPBACK}:{port}/livez").status_code == 200
+    assert lines[0] == "launcher: remote exited with code -9; restarting in 2.0 s"
+    assert lines[-1] == "launcher: restarted remote"
+
+
+def test_a_service_that_keeps_crashing_stops_the_supervisor(remote_only: Platform) -> None:
+    clock = _Clock()
+    supervisor = Supervisor(remote_only, log=lambda _line: None, clock=clock, crash_limit=3)
+
+    for _ in range(2):
+        _crash(remote_only, "remote")
+        supervisor.check()
+        clock.now = supervisor.due["remote"]  # restarted as soon as its backoff allows
+        supervisor.check()
+    _crash(remote_only, "remote")
+
+    with pytest.raises(CrashLoop, match="remote crashed 3 times within 60 s"):
+        supervisor.check()
+
+
+def test_crashes_spread_wider_than_the_window_never_give_up(remote_only: Platform) -> None:
+    clock = _Clock()
+    supervisor = Supervisor(remote_only, log=lambda _line: None, clock=clock, crash_limit=2)
+
+    for _ in range(3):
+        _crash(remote_only, "remote")
+        supervisor.check()
+        clock.now += supervisor.window_s
+        supervisor.check()
+
+    assert remote_only.processes["remote"].running()
