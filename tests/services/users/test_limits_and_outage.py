@@ -89,6 +89,17 @@ def private_aws() -> Iterator[tuple[localaws.ServerProcess, dict[str, str]]]:
         process.stop()
 
 
+def test_json_nested_deeper_than_the_parser_can_go_is_a_400_problem(users: UsersService) -> None:
+    nested = b"[" * 50_000 + b"]" * 50_000  # beyond CPython's recursion limit
+
+    response = httpx.post(
+        f"{users.url}/user", content=nested, headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+
+
 def test_local_aws_outage_is_503_and_not_ready_then_recovers(
     private_aws: tuple[localaws.ServerProcess, dict[str, str]],
 ) -> None:

@@ -118,7 +118,7 @@ async def _parse_create(request: Request) -> tuple[UserCreate, Any]:
     if content_type == "application/json":
         try:
             payload = await request.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json parses
             raise ProblemError(400, detail="the body is not valid JSON") from None
         try:
             return UserCreate.model_validate(payload), None
