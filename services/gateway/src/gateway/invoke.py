@@ -71,6 +71,11 @@ class InvokeService:
             raise InvokeError(
                 ErrorCode.BAD_INPUT, f"input longer than {self.max_input_chars} characters"
             )
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError as error:  # a lone surrogate ("\ud800") has no UTF-8
+                raise InvokeError(ErrorCode.BAD_INPUT, "input is not valid Unicode") from error
         if self.remote is None:
             raise InvokeError(ErrorCode.UPSTREAM_UNAVAILABLE, "no remote configured")
         try:

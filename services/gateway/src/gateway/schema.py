@@ -6,16 +6,21 @@ bug), with the request id in `extensions.requestId`.
 
 Abuse limits (validated before anything runs, so a rejected query never reaches the
 remote): a query size cap, a depth limit, and token and alias limits — each failure a
-GraphQL error with code BAD_INPUT.
+GraphQL error with code BAD_INPUT. The depth limit skips introspection fields, which
+strawberry bounds with graphql-core's MaxIntrospectionDepthRule (and the token limit).
+A request that is not a GraphQL request at all (not JSON, not an object, nested too
+deeply to parse) is a 400 problem+json, as every other route's bad request.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException as TransportError
 from graphql import GraphQLError
 from starlette.requests import Request
 from strawberry.extensions import (
@@ -32,6 +37,7 @@ from strawberry.http import GraphQLHTTPResponse, process_result
 from strawberry.types import ExecutionResult, Info
 
 from gateway.invoke import ErrorCode, InvokeError, InvokeService
+from observability import ProblemError
 
 
 @strawberry.type(description="What the remote service answered.")
@@ -113,7 +119,26 @@ schema = build_schema(QueryLimits())
 
 
 class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
-    """Adds `extensions.code` and `extensions.requestId` to every error."""
+    """Adds `extensions.code` and `extensions.requestId` to every error; transport errors
+    (strawberry's text/plain 400s) become problem details."""
+
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().run(*args, **kwargs)
+        except TransportError as error:
+            raise ProblemError(error.status_code, detail=error.reason) from error
+
+    def decode_json(self, data: str | bytes) -> object:
+        # strawberry turns only JSONDecodeError into a 400: invalid UTF-8 and nesting
+        # deeper than the parser's recursion limit would be 500s, and a body that is
+        # valid JSON but no object (`"x"`) would fail later on `.get`.
+        try:
+            decoded = json.loads(data)
+        except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
+            raise TransportError(400, "not valid JSON (or nested too deeply)") from error
+        if not isinstance(decoded, dict):
+            raise TransportError(400, "a GraphQL request (and its variables) is a JSON object")
+        return decoded
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -124,10 +149,12 @@ class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
         for original, error in zip(result.errors or [], formatted, strict=False):
             extensions: dict[str, Any] = dict(error.get("extensions") or {})
             if "code" not in extensions:
-                if original.original_error is not None:
+                if original.path is not None:  # a field failed without saying why: a bug
                     extensions["code"] = "INTERNAL_ERROR"
                     error["message"] = "internal error"  # never leak a bug's message
-                else:  # syntax or validation error: the query itself is wrong
+                else:
+                    # No path: a request error, raised before any field ran (syntax,
+                    # validation, a variable of the wrong type): the request is wrong.
                     extensions["code"] = ErrorCode.BAD_INPUT.value
             extensions["requestId"] = request_id
             error["extensions"] = extensions
