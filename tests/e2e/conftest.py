@@ -20,8 +20,6 @@ E2E_ENV = {
     "BACKEND_LATENCY_MIN": "0.05",
     "BACKEND_LATENCY_MAX": "0.1",
     "DUMBKV_PEPPER": "e2e-pepper-0123456789abcdef",
-    # Tenants for the object-level authorisation test; everyone else shares database 0.
-    "DUMBKV_TENANT_DATABASES": '{"alice": [1], "bob": [2], "*": [0]}',
     # The tests drive bursts through one identity; rate limits have their own tests.
     "GATEWAY_RATE_LIMIT_RPS": "0",
     "GATEWAY_ANON_RATE_LIMIT_RPS": "0",

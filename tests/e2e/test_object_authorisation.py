@@ -1,5 +1,5 @@
 """Object-level authorisation through the gateway: one caller cannot change another's
-user or read another tenant's KV database (OWASP API1, broken object-level authorisation)."""
+user or read another tenant's KV data (OWASP API1, broken object-level authorisation)."""
 
 from __future__ import annotations
 
@@ -57,14 +57,20 @@ def test_a_caller_cannot_change_another_callers_user(callers: dict[str, httpx.Cl
     assert alice.get(f"/api/users/{user['id']}").status_code == 200
 
 
-def test_a_tenant_cannot_read_another_tenants_database(callers: dict[str, httpx.Client]) -> None:
+def test_a_tenant_cannot_read_or_change_another_tenants_database(
+    callers: dict[str, httpx.Client],
+) -> None:
+    # The platform's default configuration: no database is shared.
     alice, bob = callers["alice"], callers["bob"]
-    key = f"secret-{uuid.uuid4().hex}"
-    assert alice.put("/api/kv", json={"database": 1, "key": key, "value": "a"}).status_code == 200
+    body = {"database": 1, "key": f"secret-{uuid.uuid4().hex}"}
+    assert alice.put("/api/kv", json={**body, "value": "a"}).status_code == 200
 
-    read_by_bob = bob.post("/api/kv", json={"database": 1, "key": key})
-    own_by_bob = bob.put("/api/kv", json={"database": 2, "key": key, "value": "b"})
+    read_by_bob = bob.post("/api/kv", json=body)
+    written_by_bob = bob.put("/api/kv", json={**body, "value": "b"})
+    deleted_by_bob = bob.request("DELETE", "/api/kv", json=body)
 
-    assert read_by_bob.status_code == 403
-    assert own_by_bob.status_code == 200
-    assert alice.post("/api/kv", json={"database": 1, "key": key}).json() == {"value": "a"}
+    assert read_by_bob.status_code == 404
+    assert read_by_bob.headers["content-type"].startswith("application/problem+json")
+    assert written_by_bob.status_code == 200, "bob writes his own database 1"
+    assert deleted_by_bob.status_code == 200
+    assert alice.post("/api/kv", json=body).json() == {"value": "a"}

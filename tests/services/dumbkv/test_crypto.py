@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import struct
+
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dumbkv import crypto
@@ -65,3 +69,35 @@ def test_stored_id_depends_on_pepper_database_and_key() -> None:
         crypto.stored_id(b"p1", 0, "k2"),
     }
     assert len(ids) == 4
+
+
+def test_the_shared_namespace_keeps_the_v1_id_so_existing_rows_still_read() -> None:
+    v1 = hmac.new(PEPPER, b"kv-id:v1" + struct.pack(">I", 7) + b"k", hashlib.sha256).hexdigest()
+
+    assert crypto.stored_id(PEPPER, 7, "k") == v1
+    assert crypto.stored_id(PEPPER, 7, "k", tenant="alice") != v1
+
+
+tenants = st.none() | st.text(max_size=16)
+
+
+@settings(max_examples=200)
+@given(first=st.tuples(tenants, databases, keys), second=st.tuples(tenants, databases, keys))
+def test_distinct_tenant_database_key_triples_never_share_an_id(
+    first: tuple[str | None, int, str], second: tuple[str | None, int, str]
+) -> None:
+    # "ab" + key "c" must not meet "a" + key "bc": the tenant is length-prefixed.
+    assume(first != second)
+    (tenant_a, db_a, key_a), (tenant_b, db_b, key_b) = first, second
+
+    assert crypto.stored_id(PEPPER, db_a, key_a, tenant=tenant_a) != crypto.stored_id(
+        PEPPER, db_b, key_b, tenant=tenant_b
+    )
+
+
+def test_a_tenants_row_does_not_decrypt_under_another_tenants_id() -> None:
+    alice = crypto.stored_id(PEPPER, 0, "k", tenant="alice")
+    blob = crypto.encrypt("k", 0, alice, "secret")
+
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt("k", 0, crypto.stored_id(PEPPER, 0, "k", tenant="bob"), blob)

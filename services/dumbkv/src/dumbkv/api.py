@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from dumbkv.crypto import DecryptionError
 from dumbkv.kv import KeyValueService, ValueTooLarge
 from dumbkv.store import MAX_VERSION, Conflict, NotFound, StoreUnavailable
-from dumbkv.tenancy import authorize_database
+from dumbkv.tenancy import tenant_for
 from dumbkv.ui import PAGE
 from identity import require_caller
 from observability import ProblemError
@@ -101,9 +101,9 @@ async def index() -> str:
     responses={404: {"description": "no such key"}, 503: {"description": "database down"}},
 )
 async def read(body: KVRequest, request: Request) -> JSONResponse:
-    authorize_database(request, body.database)
+    tenant = tenant_for(request, body.database)
     try:
-        stored = await _service(request).read(body.database, body.key)
+        stored = await _service(request).read(body.database, body.key, tenant=tenant)
     except NotFound as error:
         raise ProblemError(404, detail="no value for this key in this database") from error
     except StoreUnavailable as error:
@@ -125,14 +125,14 @@ async def write(
     overwrite: Annotated[bool, Query(description="replace an existing value")] = False,
     if_match: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    authorize_database(request, body.database)
+    tenant = tenant_for(request, body.database)
     if body.value is None:
         raise ProblemError(422, detail="`value` is required to write", errors=[
             {"path": "body.value", "message": "Field required", "type": "missing"}])  # fmt: skip
     expected = body.version if body.version is not None else _parse_if_match(if_match)
     try:
         version = await _service(request).write(
-            body.database, body.key, body.value,
+            body.database, body.key, body.value, tenant=tenant,
             expected_version=expected, overwrite=overwrite, ttl_s=body.ttl_s,
         )  # fmt: skip
     except ValueTooLarge as error:
@@ -154,9 +154,9 @@ async def write(
     "/kv", response_model=StatusResponse, dependencies=[Depends(body_limit)], responses={503: {}}
 )
 async def delete(body: KVRequest, request: Request) -> StatusResponse:
-    authorize_database(request, body.database)
+    tenant = tenant_for(request, body.database)
     try:
-        await _service(request).delete(body.database, body.key)
+        await _service(request).delete(body.database, body.key, tenant=tenant)
     except StoreUnavailable as error:
         raise _unavailable(error) from error
     return StatusResponse(status="success")

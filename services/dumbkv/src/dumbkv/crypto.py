@@ -4,6 +4,10 @@
   still SHA-256, but keyed by a server secret, so a database dump alone does not let
   anyone test guesses of keys, and the id is never usable as the encryption key (the
   original stored the Fernet key itself in its key column).
+- In a tenant's private namespace: HMAC-SHA256(pepper, "kv-id:v2" || u32be(len(tenant))
+  || tenant || database || key), the tenant being the caller's identity subject. The
+  length prefix keeps (tenant, key) pairs from colliding; the shared namespace keeps the
+  v1 form, so data written before namespaces existed reads back unchanged.
 - Value = AES-256-GCM under HKDF-SHA256(ikm=key, salt=16 random bytes per write,
   info="kv-enc:v1"), a fresh 96-bit nonce per write, associated data binding the
   ciphertext to (database, id): a row copied to another id or database fails to
@@ -28,6 +32,7 @@ VERSION = 1
 SALT_BYTES = 16
 NONCE_BYTES = 12
 _ID_LABEL = b"kv-id:v1"
+_TENANT_ID_LABEL = b"kv-id:v2"
 _ENC_INFO = b"kv-enc:v1"
 _AD_LABEL = b"kv-ad:v1"
 
@@ -40,9 +45,17 @@ def _database_bytes(database: int) -> bytes:
     return struct.pack(">I", database)
 
 
-def stored_id(pepper: bytes, database: int, key: str) -> str:
-    """The row id for (database, key): hex HMAC-SHA256 keyed by the server pepper."""
-    message = _ID_LABEL + _database_bytes(database) + key.encode("utf-8")
+def stored_id(pepper: bytes, database: int, key: str, *, tenant: str | None = None) -> str:
+    """The row id for (database, key) in `tenant`'s private namespace, or in the shared
+    one when `tenant` is None: hex HMAC-SHA256 keyed by the server pepper."""
+    scope = _database_bytes(database) + key.encode("utf-8")
+    if tenant is None:
+        message = _ID_LABEL + scope
+    else:
+        # surrogatepass: a subject is whatever the identity provider sent, and must map
+        # to one namespace even when it is not valid Unicode text.
+        name = tenant.encode("utf-8", "surrogatepass")
+        message = _TENANT_ID_LABEL + struct.pack(">I", len(name)) + name + scope
     return hmac.new(pepper, message, hashlib.sha256).hexdigest()
 
 

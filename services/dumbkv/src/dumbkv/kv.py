@@ -26,12 +26,13 @@ class KeyValueService:
         self.pepper = pepper
         self.max_value_bytes = max_value_bytes
 
-    def _id(self, database: int, key: str) -> str:
-        return crypto.stored_id(self.pepper, database, key)
+    def _id(self, database: int, key: str, tenant: str | None) -> str:
+        return crypto.stored_id(self.pepper, database, key, tenant=tenant)
 
-    async def read(self, database: int, key: str) -> Stored:
-        """The plaintext; NotFound if absent or expired, DecryptionError if tampered."""
-        row_id = self._id(database, key)
+    async def read(self, database: int, key: str, *, tenant: str | None = None) -> Stored:
+        """The plaintext; NotFound if absent or expired, DecryptionError if tampered.
+        `tenant` names a private namespace of databases; None is the shared one."""
+        row_id = self._id(database, key, tenant)
         row = await self.store.get(row_id)
         return Stored(crypto.decrypt(key, database, row_id, row.value), row.version)
 
@@ -41,6 +42,7 @@ class KeyValueService:
         key: str,
         value: str,
         *,
+        tenant: str | None = None,
         expected_version: int | None = None,
         overwrite: bool = False,
         ttl_s: float | None = None,
@@ -49,7 +51,7 @@ class KeyValueService:
         its version is no longer `expected_version` (compare-and-set)."""
         if len(value.encode("utf-8")) > self.max_value_bytes:
             raise ValueTooLarge(self.max_value_bytes)
-        row_id = self._id(database, key)
+        row_id = self._id(database, key, tenant)
         blob = crypto.encrypt(key, database, row_id, value)
         if expected_version is not None:
             return await self.store.compare_and_set(
@@ -59,5 +61,5 @@ class KeyValueService:
             return await self.store.put(row_id, blob, ttl_s=ttl_s)
         return await self.store.insert(row_id, blob, ttl_s=ttl_s)
 
-    async def delete(self, database: int, key: str) -> None:
-        await self.store.delete(self._id(database, key))
+    async def delete(self, database: int, key: str, *, tenant: str | None = None) -> None:
+        await self.store.delete(self._id(database, key, tenant))

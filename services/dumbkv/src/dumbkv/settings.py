@@ -39,6 +39,8 @@ class Settings(BaseSettings):
         description="shared with the gateway; when set, every call needs its signed identity",
     )
     tenant_databases: dict[str, list[int]] = Field(
-        default_factory=lambda: {"*": [0]},
-        description='JSON: identity subject -> its database numbers; "*" for the rest',
+        default_factory=dict,
+        description="JSON: identity subject -> database numbers it uses in the shared "
+        'namespace (admins\' and a dumbkv without identity), "*" for subjects not listed; '
+        "every other database of a caller is private to it",
     )
