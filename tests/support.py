@@ -6,7 +6,7 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 
@@ -34,12 +34,15 @@ def run_schemathesis(
     exclude_path_regex: str | None = None,
     workers: int = 1,
     headers: dict[str, str] | None = None,
+    checks: Sequence[str] = ("not_a_server_error",),
 ) -> str:
     """Fuzz a running service from its own OpenAPI document; fails on any 5xx.
 
-    Runs the schemathesis CLI against `<base_url>/openapi.json` with the
-    `not_a_server_error` check (every generated request, valid or not, must get a
-    non-5xx answer). Returns the report; raises AssertionError with it on failure.
+    Runs the schemathesis CLI against `<base_url>/openapi.json` with `checks` (by
+    default `not_a_server_error`: every generated request, valid or not, must get a
+    non-5xx answer; add `response_schema_conformance` to hold answers to the schema),
+    `max_examples` per operation, killed after 300 s. Returns the report; raises
+    AssertionError with it on failure.
     One worker by default: CPython 3.11's `ast.parse` is not thread-safe, and
     hypothesis parses lambdas while describing strategies ("AST constructor recursion
     depth mismatch" from two workers generating at once).
@@ -52,7 +55,7 @@ def run_schemathesis(
             "run",
             f"{base_url}/openapi.json",
             "--checks",
-            "not_a_server_error",
+            ",".join(checks),
             "--max-examples",
             str(max_examples),
             "--seed",

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from tests.services.predictor.conftest import Platform
+from tests.services.predictor.conftest import FAST_BACKEND, Platform, start_backend
 from tests.support import run_schemathesis
 
 
 def test_predictor_openapi_fuzzing_finds_no_server_error(fast_platform: Platform) -> None:
     run_schemathesis(fast_platform.predictor.url)
+
+
+def test_backend_openapi_fuzzing_finds_no_server_error() -> None:
+    # Its own process: the fuzzer may reach its control routes (pause) too.
+    backend = start_backend(**FAST_BACKEND)
+    try:
+        run_schemathesis(backend.url)
+    finally:
+        backend.stop()
