@@ -223,3 +223,27 @@ def test_crashes_spread_wider_than_the_window_never_give_up(remote_only: Platfor
         supervisor.check()
 
     assert remote_only.processes["remote"].running()
+
+
+def test_local_aws_restarts_with_the_services_that_keep_state_in_it(tmp_path: Path) -> None:
+    users = tuple(spec for spec in SERVICES if spec.name == "users")
+    platform = Platform(
+        services=users, env={"USERS_PORT": "0", "PROMETHEUS_PORT": "0"}, data_dir=tmp_path
+    )
+    platform.start()
+    try:
+        users_pid = platform.processes["users"].pid
+        clock = _Clock()
+        supervisor = Supervisor(platform, log=lambda _line: None, clock=clock)
+        _crash(platform, "local-aws")
+
+        supervisor.check()
+        clock.now += supervisor.first_delay_s
+        supervisor.check()
+        ready = httpx.get(f"{platform.url('users')}/readyz")
+        restarted_users = platform.processes["users"].pid != users_pid
+    finally:
+        platform.stop()
+
+    assert ready.status_code == 200, ready.text  # its table and bucket exist again
+    assert restarted_users
