@@ -103,9 +103,8 @@ BURST = 3
 RATE = 0.01  # one token per 100 s: nothing refills while the test runs
 
 
-@pytest.fixture(scope="module")
-def limited(keys_db: Path) -> Iterator[Service]:
-    gateway = start_gateway(
+def start_limited(keys_db: Path, **env: str) -> Service:
+    return start_gateway(
         [],
         GATEWAY_READY_REQUIRES_REMOTE="false",
         GATEWAY_KEYS_DB=str(keys_db),
@@ -113,7 +112,23 @@ def limited(keys_db: Path) -> Iterator[Service]:
         GATEWAY_RATE_LIMIT_BURST=str(BURST),
         GATEWAY_ANON_RATE_LIMIT_RPS=str(RATE),
         GATEWAY_ANON_RATE_LIMIT_BURST=str(BURST),
+        **env,
     )
+
+
+@pytest.fixture(scope="module")
+def limited(keys_db: Path) -> Iterator[Service]:
+    # The test client stands in for the load balancer: its X-Forwarded-For is believed.
+    gateway = start_limited(keys_db, GATEWAY_TRUSTED_PROXIES="127.0.0.1")
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def untrusting(keys_db: Path) -> Iterator[Service]:
+    gateway = start_limited(keys_db)  # no GATEWAY_TRUSTED_PROXIES: the default
     try:
         yield gateway
     finally:
@@ -150,10 +165,20 @@ def test_another_identity_is_unaffected_by_a_throttled_one(limited: Service, key
 
 
 def test_anonymous_callers_are_limited_per_client_ip(limited: Service) -> None:
-    # uvicorn trusts X-Forwarded-For from loopback, as it would from the load balancer.
     noisy, quiet = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "203.0.113.8"}
     for _ in range(BURST):
         hello(limited, noisy)
 
     assert hello(limited, noisy).status_code == 429
     assert hello(limited, quiet).status_code == 200
+
+
+def test_forwarded_for_from_a_peer_that_is_no_trusted_proxy_buys_no_fresh_bucket(
+    untrusting: Service,
+) -> None:
+    for i in range(BURST):
+        hello(untrusting, {"X-Forwarded-For": f"203.0.113.{i}"})
+
+    refused = hello(untrusting, {"X-Forwarded-For": "203.0.113.99"})
+
+    assert refused.status_code == 429

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -19,7 +19,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic_settings import BaseSettings
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 
+from identity import VerifyIdentity
+from observability.edge import BodyLimitMiddleware, BodyLimits, ServerLimits
 from observability.health import ReadinessCheck, run_checks
 from observability.logs import configure_logging
 from observability.metrics import render_latest, server_metrics
@@ -54,6 +57,9 @@ def create_app(
     title: str | None = None,
     description: str = "",
     log_level: str | None = None,
+    body_limits: BodyLimits | None = None,
+    identity_secrets: Sequence[str | None] = (),
+    open_paths: Collection[str] = (),
 ) -> FastAPI:
     """Build a FastAPI app with the platform's probes, metrics, logs, traces and errors.
 
@@ -62,6 +68,12 @@ def create_app(
     each latency SLO threshold; shutdown drains in-flight requests for up to 10 s
     (applied by `serve`). `/metrics` and the probes are left out of the OpenAPI schema.
     Readiness checks can be added later with `app.state.readiness_checks.append(...)`.
+    Request bodies must arrive within 30 s and are uncapped unless `body_limits` says
+    otherwise (`observability.edge.BodyLimits`): 408 / 413 problem details.
+    With `identity_secrets` (the current secret, then the previous one during a
+    rotation; unset ones are skipped) every request needs the gateway's signed identity
+    (`identity.VerifyIdentity`: 401 before any route runs), except the probes,
+    `/metrics`, the API docs and the service's own `open_paths`.
     """
     level = log_level or str(getattr(settings, "log_level", "INFO"))
     configure_logging(name, level=level)
@@ -94,6 +106,20 @@ def create_app(
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(Exception, handle_unexpected)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    # Innermost (appended, not add_middleware's outermost): its 408s and 413s are
+    # measured and logged like every other answer.
+    app.user_middleware.append(Middleware(BodyLimitMiddleware, limits=body_limits or BodyLimits()))
+    secrets = [secret.encode() for secret in identity_secrets if secret]
+    if secrets:
+        # Inside the body limits: the body it reads is capped and timed like any other.
+        always_open = {"/livez", "/readyz", "/metrics", app.docs_url, app.openapi_url}
+        app.user_middleware.append(
+            Middleware(
+                VerifyIdentity,
+                secrets=secrets,
+                open_paths={path for path in (*always_open, *open_paths) if path},
+            )
+        )
     instrument_app(app, provider)
     return app
 
@@ -106,13 +132,17 @@ def serve(
     factory: bool = False,
     workers: int = 1,
     shutdown_grace_s: float = DEFAULT_SHUTDOWN_GRACE_S,
+    limits: ServerLimits | None = None,
 ) -> None:
-    """Run an app under uvicorn with graceful shutdown.
+    """Run an app under uvicorn with graceful shutdown and edge limits.
 
     On SIGTERM/SIGINT uvicorn stops accepting connections, lets in-flight requests
     finish for up to `shutdown_grace_s`, then runs the lifespan shutdown. Pass an
     import string (`"svc.app:create_app"`, `factory=True`) to use several workers.
     With `SERVER_LISTEN_FD` set it serves the inherited socket instead of binding.
+    `limits` (`observability.edge.ServerLimits`) caps request heads at 32 KiB, closes a
+    connection that has not sent a whole head within 5 s, and trusts no proxy's
+    `X-Forwarded-For` unless named.
     """
     import uvicorn
 
@@ -126,6 +156,6 @@ def serve(
         timeout_graceful_shutdown=math.ceil(shutdown_grace_s),
         access_log=False,
         log_config=None,
-        proxy_headers=True,
         server_header=False,
+        **(limits or ServerLimits()).uvicorn_options(),
     )

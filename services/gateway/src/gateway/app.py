@@ -10,7 +10,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import observability
-from gateway.api import admin_router, router
+from gateway.api import LIMITS, admin_router, router
 from gateway.auth.api_keys import KeyStore
 from gateway.auth.guard import EdgeGuard, guard
 from gateway.auth.oidc import JwksCache, JwtVerifier, OidcConfig
@@ -21,6 +21,7 @@ from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import Settings
 from gateway.upstreams import Upstreams
 from observability import SLO, ReadinessCheck, availability, latency, upstream_calls
+from observability.edge import BodyLimits
 
 SLOS = [
     SLO("availability", objective=0.999, sli=availability()),
@@ -95,6 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         slos=SLOS,
         description="GraphQL + REST edge of the platform, resilient to a flaky upstream.",
+        body_limits=BodyLimits(
+            max_bytes=max(LIMITS.values()),  # each proxy route enforces its own, lower one
+            per_path={GRAPHQL_PATH: settings.graphql_max_body_bytes},
+            timeout_s=settings.body_timeout_s,
+        ),
     )
     if settings.ready_requires_remote:
         app.state.readiness_checks.append(

@@ -8,6 +8,13 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from observability.edge import (
+    DEFAULT_BODY_TIMEOUT_S,
+    DEFAULT_HEAD_TIMEOUT_S,
+    DEFAULT_MAX_HEAD_BYTES,
+    ServerLimits,
+)
+
 
 def split_urls(value: str | None) -> list[str]:
     return [url.strip().rstrip("/") for url in (value or "").split(",") if url.strip()]
@@ -59,6 +66,16 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=10, gt=0)
     graphql_max_tokens: int = Field(default=1000, gt=0)
     graphql_max_aliases: int = Field(default=10, ge=0)
+    # A whole GraphQL request: the 10 KiB query plus an invoke input of 10,000
+    # characters, each JSON-escaped to at most 6 bytes, with room to spare.
+    graphql_max_body_bytes: int = Field(default=128 * 1024, gt=0)
+    # Edge limits (observability.edge): request heads, slow clients, forwarded headers.
+    max_head_bytes: int = Field(default=DEFAULT_MAX_HEAD_BYTES, gt=0)
+    head_timeout_s: float = Field(default=DEFAULT_HEAD_TIMEOUT_S, gt=0)
+    body_timeout_s: float = Field(default=DEFAULT_BODY_TIMEOUT_S, gt=0)
+    trusted_proxies: str = Field(
+        default="", description="comma-separated proxy addresses whose X-Forwarded-For counts"
+    )
     cors_origins: str = Field(default="", description="comma-separated allowed origins")
 
     @property
@@ -68,6 +85,14 @@ class Settings(BaseSettings):
     @property
     def cors_allowed_origins(self) -> list[str]:
         return split_urls(self.cors_origins)
+
+    @property
+    def server_limits(self) -> ServerLimits:
+        return ServerLimits(
+            max_head_bytes=self.max_head_bytes,
+            head_timeout_s=self.head_timeout_s,
+            trusted_proxies=tuple(split_urls(self.trusted_proxies)),
+        )
 
     @property
     def oidc_enabled(self) -> bool:
