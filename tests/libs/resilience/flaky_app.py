@@ -24,6 +24,7 @@ class Mode(BaseModel):
     jitter_ms: int = 0
     odd_delay_ms: int = 0  # extra delay for the 1st, 3rd, 5th ... request
     retry_after: str | None = None
+    headers: dict[str, str] = {}  # sent with failures
 
 
 def make_app() -> FastAPI:
@@ -57,6 +58,7 @@ def make_app() -> FastAPI:
         failing = mode.mode == "fail" or (mode.mode == "fail_every" and count % mode.every == 1)
         if failing:
             headers = {"Retry-After": mode.retry_after} if mode.retry_after else {}
+            headers |= mode.headers
             return Response('{"error": "injected"}', status_code=mode.status, headers=headers)
         return Response(f'{{"served_by": "{request.url.port}"}}', media_type="application/json")
 

@@ -14,6 +14,8 @@ import pytest
 
 from observability.deadlines import deadline_scope
 from resilience import (
+    REQUEST_FAULT,
+    REQUEST_FAULT_HEADER,
     Breaker,
     CircuitOpenError,
     ConcurrencyLimit,
@@ -284,3 +286,45 @@ async def test_fallback_turns_an_open_circuit_into_a_response(flaky: Flaky) -> N
 
     assert all(a.json() == {"cached": True} for a in answers)
     assert flaky.count() == 2  # after the breaker opened, the fallback answered alone
+
+
+CLIENT_ERROR_BREAKER = Breaker(window=10, failure_rate=0.5, min_calls=5, open_for=30)
+
+
+@pytest.mark.parametrize("status", [400, 404, 409, 413, 422, 429])
+async def test_client_errors_never_open_the_breaker(flaky: Flaky, status: int) -> None:
+    flaky.set("fail", status=status)
+    policy = Policy(retry=Retry(attempts=1), breaker=CLIENT_ERROR_BREAKER, hedge=None)
+    calls = 20
+
+    async def answer(client: ResilientClient) -> int | None:
+        try:
+            return (await client.get("/work")).status_code
+        except UpstreamUnavailableError as error:  # 429 is retryable: its tries ran out
+            return error.status_code
+
+    async with ResilientClient("flaky", [flaky.url], policy=policy) as client:
+        statuses = [await answer(client) for _ in range(calls)]
+        states = client.breaker_states()
+
+    assert statuses == [status] * calls
+    assert states == {flaky.url: "closed"}
+    assert flaky.count() == calls
+
+
+async def test_a_5xx_the_upstream_marks_as_caused_by_the_request_is_returned_as_is(
+    flaky: Flaky,
+) -> None:
+    flaky.set("fail", status=503, headers={REQUEST_FAULT_HEADER: REQUEST_FAULT})
+    policy = Policy(
+        retry=Retry(attempts=3, backoff=FAST_BACKOFF), breaker=CLIENT_ERROR_BREAKER, hedge=None
+    )
+    calls = 20
+
+    async with ResilientClient("flaky", [flaky.url], policy=policy) as client:
+        statuses = [(await client.get("/work")).status_code for _ in range(calls)]
+        states = client.breaker_states()
+
+    assert statuses == [503] * calls
+    assert states == {flaky.url: "closed"}
+    assert flaky.count() == calls, "a request-caused failure would fail again: no retry"

@@ -12,7 +12,12 @@ async with ResilientClient("remote", endpoints=urls, policy=policy) as client:
 ```
 """
 
-from resilience.client import ResilientClient, parse_retry_after
+from resilience.client import (
+    REQUEST_FAULT,
+    REQUEST_FAULT_HEADER,
+    ResilientClient,
+    parse_retry_after,
+)
 from resilience.errors import (
     BulkheadFullError,
     CircuitOpenError,
@@ -36,6 +41,8 @@ from resilience.policy import (
 from resilience.shedder import LoadShedder
 
 __all__ = [
+    "REQUEST_FAULT",
+    "REQUEST_FAULT_HEADER",
     "Breaker",
     "Bulkhead",
     "BulkheadFullError",

@@ -196,9 +196,14 @@ class Balancer:
         for waiter in sorted(self._waiters):
             waiter.woken.set()
 
-    def observe(self, endpoint: EndpointStats, *, latency: float, failure: bool) -> None:
+    def observe(
+        self, endpoint: EndpointStats, *, latency: float, failure: bool, shed: bool = False
+    ) -> None:
+        """`shed`: the endpoint refused the work (429). Like a failure it makes the
+        endpoint look slow, so traffic moves away, but it never counts towards ejection:
+        a 429 may be one caller's own rate limit."""
         now = self.clock()
-        sample = max(latency, self.ejection.failure_penalty) if failure else latency
+        sample = max(latency, self.ejection.failure_penalty) if failure or shed else latency
         if endpoint.last_update is None:
             endpoint.ewma = sample
         elif sample > endpoint.ewma:
@@ -211,7 +216,7 @@ class Balancer:
             endpoint.consecutive_failures += 1
             if endpoint.consecutive_failures >= self.ejection.consecutive_failures:
                 self._eject(endpoint, now)
-        else:
+        elif not shed:
             endpoint.consecutive_failures = 0
 
     def _eject(self, endpoint: EndpointStats, now: float) -> None:

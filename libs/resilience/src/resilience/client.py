@@ -52,6 +52,11 @@ from resilience.latency import LatencyTracker
 from resilience.metrics import client_metrics
 from resilience.policy import IDEMPOTENT_METHODS, Hedge, Policy, Retry
 
+# The marker an upstream sets on a 5xx its caller's request caused (a poisoned input, a
+# corrupt object): such an answer is returned as is, never retried, never counted
+# against the endpoint, so one caller cannot open a breaker for every other.
+REQUEST_FAULT_HEADER = "X-Failure-Cause"
+REQUEST_FAULT = "request"
 MIN_ATTEMPT_S = 0.005  # never start an attempt with less time than this left
 Fallback = Callable[[ResilienceError], Awaitable[httpx.Response]]
 _tracer = trace.get_tracer("resilience")
@@ -99,11 +104,13 @@ class ResilientClient:
     """A typed façade over `httpx.AsyncClient` for one upstream with several endpoints.
 
     Use as an async context manager. `request()` returns the `httpx.Response` for any
-    non-retryable status (2xx, 3xx, 4xx but 429, and 5xx not listed in
-    `Retry.retry_on_status`); it raises `UpstreamUnavailableError` when every allowed
-    attempt failed, `CircuitOpenError` when every endpoint's breaker is open,
-    `DeadlineExceededError` when the deadline ran out, `BulkheadFullError` when too
-    many calls are in flight. A `fallback` turns any of those into a response.
+    non-retryable status (2xx, 3xx, 4xx but 429, 5xx not listed in
+    `Retry.retry_on_status`, and any 5xx marked `X-Failure-Cause: request`); it raises
+    `UpstreamUnavailableError` when every allowed attempt failed, `CircuitOpenError`
+    when every endpoint's breaker is open, `DeadlineExceededError` when the deadline ran
+    out, `BulkheadFullError` when too many calls are in flight. A `fallback` turns any of
+    those into a response. Only no answer or an unmarked 5xx counts against an endpoint
+    (breaker, ejection): a 4xx, 429 included, is the caller's.
     """
 
     def __init__(
@@ -268,7 +275,7 @@ class ResilientClient:
         started, success = self.clock(), False
         try:
             response = await self._with_retries(method, path, idempotent, deadline, send)
-            success = response.status_code < 500
+            success = not _upstream_fault(response)
             return response
         finally:
             if self._bulkhead is not None:
@@ -515,10 +522,11 @@ class ResilientClient:
                 except httpx.HTTPError as error:  # transport, decoding, protocol errors
                     outcome = _Failure(type(error).__name__)
             elapsed = self.clock() - started
-            failed = isinstance(outcome, _Failure) or outcome.status_code >= 500
+            failed = _upstream_fault(outcome)
             if breaker is not None:
                 breaker.record(success=not failed, duration=elapsed)
-            self._balancer.observe(endpoint, latency=elapsed, failure=failed)
+            shed = isinstance(outcome, _Failure) and outcome.status_code == 429
+            self._balancer.observe(endpoint, latency=elapsed, failure=failed, shed=shed)
             if not failed:
                 self._latency.add(elapsed)
             status = (
@@ -542,6 +550,8 @@ class ResilientClient:
             self._balancer.wake()
 
     def _classify(self, response: httpx.Response) -> httpx.Response | _Failure:
+        if _caused_by_request(response):
+            return response
         if response.status_code in self.policy.retry.retry_on_status:
             return _Failure(
                 f"http_{response.status_code}",
@@ -550,6 +560,20 @@ class ResilientClient:
                 retry_after=parse_retry_after(response.headers.get("retry-after")),
             )
         return response
+
+
+def _caused_by_request(response: httpx.Response) -> bool:
+    return response.headers.get(REQUEST_FAULT_HEADER, "").strip().lower() == REQUEST_FAULT
+
+
+def _upstream_fault(outcome: httpx.Response | _Failure) -> bool:
+    """Whether an outcome counts against the endpoint (breaker, ejection, bulkhead): no
+    answer, or a 5xx not marked as caused by the request. Never a 4xx, 429 included
+    (often the caller's own rate limit): it is retried, but it is the caller's."""
+    response = outcome.response if isinstance(outcome, _Failure) else outcome
+    if response is None:
+        return True
+    return response.status_code >= 500 and not _caused_by_request(response)
 
 
 def _unavailable(
