@@ -113,4 +113,19 @@ async def forward(
     except ResilienceError as error:
         raise UpstreamFailed(name, 503, "unavailable", 1) from error
     passed = {k: v for k, v in response.headers.items() if k.lower() in PASSED_HEADERS}
+    if "location" in passed:
+        passed["location"] = edge_location(passed["location"], response.request.url)
     return Forwarded(response.status_code, response.content, passed)
+
+
+def edge_location(location: str, upstream: httpx.URL) -> str:
+    """A `Location` that points into the upstream, as the client must follow it: the
+    edge path (`EDGE_PREFIX` + its path). Starlette's slash redirects are absolute URLs
+    built from the Host the gateway sent, i.e. the service's internal address; a
+    Location elsewhere (a presigned storage URL) passes as it is."""
+    target = upstream.join(location)
+    if (target.scheme, target.host, target.port) != (upstream.scheme, upstream.host, upstream.port):
+        return location
+    if target.path.startswith(f"{EDGE_PREFIX}/"):  # already built for the edge
+        return target.raw_path.decode("ascii")
+    return EDGE_PREFIX + target.raw_path.decode("ascii")
