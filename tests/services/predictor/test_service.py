@@ -83,8 +83,13 @@ async def test_a_request_whose_agents_all_failed_is_a_502_problem(fast_platform:
         {"a": agent([0.0] * 4097, "m", "t")},
         {"a": {**agent([1.0], "m", "t"), "extra": 1}},
         {"a": agent([1.0], "bad/model", "t")},
+        {"a": agent([1.0], "..", "t")},  # a path segment the URL would normalise away
+        {"a": agent([1.0], "m", ".")},
     ],
-    ids=["dimension", "empty", "too-many", "no-elements", "too-long", "extra", "name"],
+    ids=[
+        *("dimension", "empty", "too-many", "no-elements", "too-long", "extra", "name"),
+        *("dotdot", "dot"),
+    ],
 )
 async def test_bad_input_is_a_422_before_any_backend_call(
     fast_platform: Platform, agents: dict
@@ -188,3 +193,61 @@ async def _dropped(platform: Platform, model: str, agent_type: str, reason: str,
         "predictor_dropped_total", model=model, agent_type=agent_type, reason=reason
     )
     return value >= n
+
+
+OVERFLOWING = [1e308, 1e308]  # finite elements whose sum is not
+
+
+async def test_an_agent_whose_output_overflows_fails_alone_and_spares_its_batch(
+    fast_platform: Platform,
+) -> None:
+    response = await post(
+        fast_platform,
+        {
+            "poison": agent(OVERFLOWING, "overflow", "t"),
+            "good": agent([1.0, 2.0], "overflow", "t"),  # same key and length: same batch
+        },
+    )
+
+    assert response.status_code == 200
+    results = response.json()["results"]
+    assert results["good"]["output"] == 3.0
+    assert results["poison"]["error"]["code"] == "bad_input"
+
+
+async def test_a_request_whose_only_agent_overflows_is_a_422_problem(
+    fast_platform: Platform,
+) -> None:
+    response = await post(fast_platform, {"x": agent(OVERFLOWING, "overflow", "t")})
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["results"]["x"]["error"]["code"] == "bad_input"
+
+
+async def test_repeated_poisoned_requests_leave_the_models_breaker_closed(
+    fast_platform: Platform,
+) -> None:
+    poisoned = 25  # above the backend breaker's 20-call minimum
+    statuses = [
+        (await post(fast_platform, {"x": agent(OVERFLOWING, "tripwire", "t")})).status_code
+        for _ in range(poisoned)
+    ]
+
+    healthy = await post(fast_platform, {"y": agent([1.0, 2.0], "tripwire", "t")})
+
+    assert statuses == [422] * poisoned
+    assert healthy.status_code == 200
+    assert healthy.json()["results"]["y"]["output"] == 3.0
+
+
+async def test_the_backend_names_the_rows_it_rejects_with_a_422(fast_platform: Platform) -> None:
+    async with httpx.AsyncClient(base_url=fast_platform.backend.url) as client:
+        response = await client.post(
+            "/v1/models/m/infer",
+            json={"agent_type": "t", "inputs": [[1.0, 2.0], OVERFLOWING, [-1e308, -1e308]]},
+        )
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["rows"] == [1, 2]

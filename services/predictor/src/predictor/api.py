@@ -35,7 +35,10 @@ async def _disconnected(request: Request) -> None:
     response_model=PredictResponse,
     response_model_exclude_none=True,
     responses={
-        422: {"description": "invalid body, or vectors of one key with different lengths"},
+        422: {
+            "description": "invalid body, vectors of one key with different lengths, or "
+            "every agent's input refused by the backend"
+        },
         429: {"description": "a queue is full; see Retry-After"},
         502: {"description": "every agent's batch failed at the backend"},
         503: {"description": "shutting down"},
@@ -96,7 +99,11 @@ def _render(agents: dict[str, AgentInput], results: dict[str, Outcome]) -> Respo
             entry["output"] = outcome
         entries[agent_id] = entry
     if codes and all("error" in entry for entry in entries.values()):
-        status = {"deadline_exceeded": 504, "shutting_down": 503}.get(codes.pop(), 502)
+        # bad_input: the backend refused these inputs, the caller's fault (never a 5xx,
+        # which the gateway's breaker would count against the predictor).
+        status = {"bad_input": 422, "deadline_exceeded": 504, "shutting_down": 503}.get(
+            codes.pop(), 502
+        )
         status = status if not codes else 502  # mixed causes: the backend's fault
         raise ProblemError(status, detail="every agent of the request failed", results=entries)
     return JSONResponse({"results": entries})

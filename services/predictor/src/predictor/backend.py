@@ -2,7 +2,8 @@
 
 `POST /v1/models/{model}/infer` `{"agent_type": str, "inputs": [[float, ...], ...]}` →
 `{"outputs": [float, ...]}`: one output per row, the **sum of its elements**
-(deterministic, so every scatter can be checked), after a uniform
+(deterministic, so every scatter can be checked; a row whose sum is not a finite float
+makes the call a 422 problem whose `rows` lists the indices of every such row), after a uniform
 `BACKEND_LATENCY_MIN..MAX` sleep (default 3-7 s) per call whatever the number of rows,
 as a GPU runs a batch of 64 about as fast as a batch of 1. Optional failure rates
 (500s) for every model or per model, and an optional per-model concurrency limit (a
@@ -100,7 +101,20 @@ class MockModels:
         if rate > 0 and self.rng.random() < rate:
             self.failures += 1
             raise ProblemError(500, detail=f"model {model} failed (simulated)")
-        return [math.fsum(row) for row in body.inputs]
+        outputs, rejected = [], []
+        for index, row in enumerate(body.inputs):
+            try:
+                output = math.fsum(row)
+            except OverflowError:  # finite elements, a sum beyond a float's range
+                output = math.inf
+            outputs.append(output)
+            if not math.isfinite(output):
+                rejected.append(index)
+        if rejected:
+            # The batch's other rows are fine: naming the bad ones lets the caller fail
+            # only those and send the rest again.
+            raise ProblemError(422, detail="these rows have no finite output", rows=rejected)
+        return outputs
 
     def stats(self) -> Stats:
         return Stats(

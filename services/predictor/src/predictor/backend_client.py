@@ -48,8 +48,42 @@ def backend_policy(settings: Settings) -> Policy:
     )
 
 
+MAX_ROUNDS = 3  # a batch, then its rows the backend did not reject, then once more
+
+
+class _RowsRejected(Exception):
+    """The backend refused these rows (positions in the call's `inputs`)."""
+
+    def __init__(self, rows: set[int], detail: str) -> None:
+        super().__init__(detail)
+        self.rows = rows
+        self.detail = detail
+
+
+def _rejection(response: httpx.Response, count: int) -> Exception:
+    """A backend 422: the rows it names, or the only row; a batch refused without
+    naming rows fails as a whole (no row can be told apart from the others)."""
+    try:
+        problem = response.json()
+    except ValueError:
+        problem = {}
+    named = problem.get("rows") if isinstance(problem, dict) else None
+    detail = str(problem.get("detail") or "the backend rejected this input")
+    rows = (
+        {row for row in named if isinstance(row, int) and 0 <= row < count}
+        if isinstance(named, list)
+        else set()
+    )
+    if not rows and count == 1:
+        rows = {0}
+    if not rows:
+        return AgentFailure("backend_error", "the backend rejected the batch (422, no rows named)")
+    return _RowsRejected(rows, detail)
+
+
 class BackendClient:
-    """`infer(key, rows)` → one float per row, or `AgentFailure` for the whole batch."""
+    """`infer(key, rows)` → one float (or a row's own `AgentFailure`) per row, or
+    `AgentFailure` for the whole batch."""
 
     def __init__(
         self,
@@ -82,7 +116,32 @@ class BackendClient:
             self._clients[model] = client
         return client
 
-    async def infer(self, key: BatchKey, inputs: list[list[float]]) -> list[float]:
+    async def infer(self, key: BatchKey, inputs: list[list[float]]) -> list[float | AgentFailure]:
+        """One output per row; a row the backend rejected (422 naming it) gets its own
+        `AgentFailure("bad_input")` and the batch's other rows are sent once more without
+        it, so one poisoned agent never fails the agents it was batched with."""
+        outputs: dict[int, float | AgentFailure] = {}
+        pending = list(range(len(inputs)))
+        for _ in range(MAX_ROUNDS):
+            try:
+                answers = await self._call(key, [inputs[index] for index in pending])
+            except _RowsRejected as rejected:
+                for position in rejected.rows:
+                    outputs[pending[position]] = AgentFailure("bad_input", rejected.detail)
+                pending = [index for n, index in enumerate(pending) if n not in rejected.rows]
+                if pending:
+                    continue
+            else:
+                if len(answers) != len(pending):
+                    raise AgentFailure(
+                        "bad_backend_response",
+                        f"the backend returned {len(answers)} rows for {len(pending)}",
+                    )
+                outputs.update(zip(pending, answers, strict=True))
+            return [outputs[index] for index in range(len(inputs))]
+        raise AgentFailure("bad_backend_response", "the backend kept rejecting other rows")
+
+    async def _call(self, key: BatchKey, inputs: list[list[float]]) -> list[float]:
         try:
             response = await self._client(key.model).post(
                 f"/v1/models/{key.model}/infer",
@@ -95,6 +154,8 @@ class BackendClient:
             raise AgentFailure("backend_unavailable", str(error)) from error
         except ResilienceError as error:
             raise AgentFailure("backend_unavailable", str(error)) from error
+        if response.status_code == 422:
+            raise _rejection(response, len(inputs))
         if response.status_code != 200:
             raise AgentFailure(
                 "backend_error", f"the backend answered {response.status_code} for this batch"

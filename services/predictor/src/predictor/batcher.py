@@ -88,7 +88,8 @@ class ShuttingDown(Exception):
     """The batcher is closed: no new work is accepted."""
 
 
-Infer = Callable[[BatchKey, list[list[float]]], Awaitable[Sequence[float]]]
+# One output per row: a float, or that row's own failure (the others still succeed).
+Infer = Callable[[BatchKey, list[list[float]]], Awaitable[Sequence[float | AgentFailure]]]
 
 
 @dataclass(eq=False)
@@ -402,6 +403,10 @@ class KeyedBatcher:
 
     def _deliver(self, item: _Item, output: object) -> None:
         if item.future.done():
+            return
+        if isinstance(output, AgentFailure):
+            self._metrics.failed.labels(item.key.model, item.key.agent_type, output.code).inc()
+            item.future.set_exception(output)
             return
         if isinstance(output, int | float) and not isinstance(output, bool):
             value = float(output)

@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 MAX_AGENTS = 256
 MAX_DIMENSION = 4096
-NAME_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
+# Names go into the backend URL path and metric labels: a safe alphabet, bounded length,
+# and a letter or digit first, so no name is "." or "..", segments a URL normalises away.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 
-# Names go into the backend URL path and metric labels: a safe alphabet, bounded length.
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 AgentId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -34,7 +35,7 @@ class PredictRequest(BaseModel):
 
 class AgentError(BaseModel):
     code: str = Field(
-        description="deadline_exceeded | backend_unavailable | backend_error | "
+        description="bad_input | deadline_exceeded | backend_unavailable | backend_error | "
         "bad_backend_response | shutting_down"
     )
     detail: str
