@@ -18,7 +18,9 @@ import pytest
 from dumbkv import crypto
 from dumbkv.kv import KeyValueService
 from dumbkv.store import Store
+from resilience import REQUEST_FAULT, REQUEST_FAULT_HEADER
 from tests.services.dumbkv.conftest import KV, start_dumbkv
+from tests.services.dumbkv.conftest import PEPPER as SERVICE_PEPPER
 from tests.services.dumbkv.writer import PEPPER, run_writer, value_for
 from tools.procs import ProcessFailed
 
@@ -111,3 +113,27 @@ def test_the_database_file_holds_no_key_no_plaintext_and_nothing_decryptable(
         # The original's flaw: the stored id was the encryption key. Not here.
         with pytest.raises(crypto.DecryptionError):
             crypto.decrypt(row_id, 0, row_id, blob)
+
+
+def test_a_tampered_row_is_a_500_marked_as_caused_by_the_request(sqlite_kv: KV) -> None:
+    """Only reads of that one key fail: the marker keeps them from opening the gateway's
+    breaker for every other caller (see libs/resilience)."""
+    kv = sqlite_kv
+    assert kv.db_path is not None
+    key = f"k-{uuid.uuid4().hex}"
+    assert kv.put(key, "v").status_code == 200
+    connection = sqlite3.connect(kv.db_path)
+    try:
+        with connection:
+            connection.execute(
+                "UPDATE kv SET value = ? WHERE id = ?",
+                (b"\x01" + bytes(60), crypto.stored_id(SERVICE_PEPPER.encode(), 0, key)),
+            )
+    finally:
+        connection.close()
+
+    response = kv.get(key)
+
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers[REQUEST_FAULT_HEADER] == REQUEST_FAULT

@@ -16,6 +16,7 @@ from dumbkv.tenancy import tenant_for
 from dumbkv.ui import PAGE
 from identity import require_caller
 from observability import ProblemError
+from resilience import REQUEST_FAULT, REQUEST_FAULT_HEADER
 
 # With PLATFORM_IDENTITY_SECRET set, every route needs the gateway's signed identity (401).
 router = APIRouter(dependencies=[Depends(require_caller)])
@@ -109,7 +110,13 @@ async def read(body: KVRequest, request: Request) -> JSONResponse:
     except StoreUnavailable as error:
         raise _unavailable(error) from error
     except DecryptionError as error:
-        raise ProblemError(500, detail="the stored value failed its integrity check") from error
+        # A fault of this one stored row, not of the service: marked so that reads of it
+        # never open the gateway's breaker for every other caller (see libs/resilience).
+        raise ProblemError(
+            500,
+            detail="the stored value failed its integrity check",
+            headers={REQUEST_FAULT_HEADER: REQUEST_FAULT},
+        ) from error
     return JSONResponse({"value": stored.value}, headers={"ETag": _etag(stored.version)})
 
 
