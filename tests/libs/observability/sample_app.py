@@ -51,6 +51,10 @@ def make_app() -> FastAPI:
     async def create_item(item: Item) -> Item:
         return item
 
+    @app.delete("/items/{item_id}", status_code=204)
+    async def delete_item(item_id: int) -> None:
+        return None
+
     @app.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret internals must not leak")

@@ -60,6 +60,15 @@ def test_unknown_route_is_problem_json(base_url: str) -> None:
     assert response.json()["title"] == "Not Found"
 
 
+def test_method_not_allowed_lists_every_method_of_the_path(base_url: str) -> None:
+    response = httpx.put(f"{base_url}/items/7")  # GET and DELETE are separate routes
+
+    assert response.status_code == 405
+    assert response.headers["content-type"] == "application/problem+json"
+    allowed = {method.strip() for method in response.headers["allow"].split(",")}
+    assert allowed == {"GET", "DELETE"}
+
+
 def test_validation_error_is_422_with_field_paths(base_url: str) -> None:
     response = httpx.post(f"{base_url}/items", json={"name": "", "quantity": -1})
 

@@ -111,3 +111,16 @@ def test_a_chunked_graphql_body_over_its_limit_is_413_problem(gateway: Service) 
 
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [("PUT", "/graphql", {"GET", "POST"}), ("GET", "/api/kv", {"POST", "PUT", "DELETE"})],
+)
+def test_method_not_allowed_lists_every_method_of_the_path(
+    gateway: Service, method: str, path: str, allowed: set[str]
+) -> None:
+    response = httpx.request(method, f"{gateway.url}{path}")
+
+    assert response.status_code == 405
+    assert {m.strip() for m in response.headers["allow"].split(",")} == allowed

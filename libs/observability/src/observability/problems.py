@@ -7,7 +7,7 @@ validation errors and unhandled exceptions as `application/problem+json`.
 
 from __future__ import annotations
 
-from http import HTTPStatus
+from http import HTTPMethod, HTTPStatus
 from typing import Any
 
 from fastapi import Request
@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -96,16 +97,35 @@ async def handle_problem(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path answers (RFC 9110 §15.5.6: `Allow` lists them
+    all); Starlette names only those of the first route that matched the path. Each
+    method is asked of the router itself, so included routers count as they route."""
+    routes = request.app.router.routes
+    return [
+        method.value
+        for method in HTTPMethod
+        if any(
+            route.matches({**request.scope, "type": "http", "method": method.value})[0]
+            is Match.FULL
+            for route in routes
+        )
+    ]
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
     extensions: dict[str, Any] = {}
     if exc.detail is not None and not isinstance(exc.detail, str):
         extensions["errors"] = exc.detail
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        headers["Allow"] = ", ".join(allowed)
     return problem_response(
         exc.status_code,
         detail=detail,
-        headers=_with_request_id(request, dict(exc.headers or {})),
+        headers=_with_request_id(request, headers),
         request_id=_request_id(request),
         **extensions,
     )
