@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import pulumi
@@ -104,9 +106,12 @@ class StackConfig:
     env: Env
     region: str = "us-east-1"
     owner: str = "platform-team"
-    image_tag: str = "latest"
-    ecr_prefix: str = "platform"
-    ecr_keep_last: int = 30
+    # The images' tag (the git sha deploy.yml passes; previews reuse the last deployed one).
+    # No default: a tag nobody pushed would roll every Deployment to ImagePullBackOff.
+    image_tag: str | None = None
+    # The one account this stack deploys into (`aws:allowedAccountIds`, which also makes
+    # the AWS provider refuse any other credentials).
+    account_id: str = ""
     gateway_host: str = "api.example.com"
     acme_email: str = "ops@example.com"
     deletion_protection: bool = False
@@ -146,6 +151,68 @@ class StackConfig:
         }
 
 
+# The registry stack (infra/registry): its own project, one stack, in the registry account.
+REGISTRY_PROJECT = "platform-registry"
+REGISTRY_STACK = "shared"
+WORKLOAD_STACKS = ("dev", "prod")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistryConfig:
+    """The registry stack: one ECR repository per image, pulled by every workload stack's
+    account (read from the committed `Pulumi.<stack>.yaml`, the one place they are set)."""
+
+    project: str
+    stack: str
+    region: str = "us-east-1"
+    owner: str = "platform-team"
+    prefix: str = "platform"
+    keep_last: int = 30
+    pull_account_ids: tuple[str, ...] = ()
+
+    def tags(self, service: str) -> dict[str, str]:
+        return {
+            "project": self.project,
+            "stack": self.stack,
+            "service": service,
+            "owner": self.owner,
+        }
+
+
+def load_registry(root: Path | None = None) -> RegistryConfig:
+    """The registry stack's config (`platform-registry:` keys) plus the workload accounts."""
+    config = pulumi.Config()
+    raw: dict[str, Any] = {k: v for k in ("owner", "prefix") if (v := config.get(k)) is not None}
+    if (keep := config.get_int("keepLast")) is not None:
+        raw["keep_last"] = keep
+    accounts = tuple(stack_file_config(s, root).account_id for s in WORKLOAD_STACKS)
+    return RegistryConfig(
+        project=pulumi.get_project(),
+        stack=pulumi.get_stack(),
+        region=pulumi.Config("aws").get("region") or "us-east-1",
+        pull_account_ids=accounts,
+        **raw,
+    )
+
+
+def stack_file_config(stack: str, root: Path | None = None) -> StackConfig:
+    """The validated config of the committed `Pulumi.<stack>.yaml` (no Pulumi engine)."""
+    import yaml
+
+    path = (root or Path(__file__).resolve().parent.parent) / f"Pulumi.{stack}.yaml"
+    raw = yaml.safe_load(path.read_text())["config"]
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        namespace, _, name = key.partition(":")
+        if namespace == "platform":
+            flat[name] = value
+        elif key == "aws:region":
+            flat.setdefault("region", value)
+        elif key == "aws:allowedAccountIds":
+            flat.update(account_raw(value))
+    return from_mapping("platform", stack, flat)
+
+
 def _problems(cfg: StackConfig) -> list[str]:
     problems: list[str] = []
     zones = cfg.network.availability_zones
@@ -155,6 +222,10 @@ def _problems(cfg: StackConfig) -> list[str]:
         problems.append("prod needs 3 availability zones")
     if cfg.is_prod and not (cfg.network.nat_per_az and cfg.database.multi_az):
         problems.append("prod needs network.natPerAz and database.multiAz")
+    if cfg.account_id and not re.fullmatch(r"\d{12}", cfg.account_id):
+        problems.append("aws:allowedAccountIds: exactly one 12-digit account per stack")
+    if cfg.image_tag == "latest":
+        problems.append("imageTag: never `latest` (IMMUTABLE repositories, never pushed)")
     if cfg.is_prod and not cfg.deletion_protection:
         problems.append("prod needs deletionProtection: true")
     ng = cfg.cluster.node_group
@@ -261,7 +332,6 @@ _STRINGS = (
     "region",
     "owner",
     "imageTag",
-    "ecrPrefix",
     "gatewayHost",
     "acmeEmail",
     "namespace",
@@ -277,8 +347,6 @@ def load() -> StackConfig:
     for key in _STRINGS:
         if (text := config.get(key)) is not None:
             raw[key] = text
-    if (keep := config.get_int("ecrKeepLast")) is not None:
-        raw["ecrKeepLast"] = keep
     if (protect := config.get_bool("deletionProtection")) is not None:
         raw["deletionProtection"] = protect
     for key in _OBJECTS:
@@ -290,12 +358,38 @@ def load() -> StackConfig:
             raw["helmRepositories"] = json.loads(text)
         except ValueError as error:
             raise ConfigError(f"{HELM_REPOSITORIES_ENV} is not JSON: {error}") from error
-    aws_region = pulumi.Config("aws").get("region")
+    aws = pulumi.Config("aws")
+    aws_region = aws.get("region")
     if aws_region and "region" not in raw:
         raw["region"] = aws_region
+    raw.update(account_raw(aws.get_object("allowedAccountIds")))
     cfg = from_mapping(pulumi.get_project(), pulumi.get_stack(), raw)
     require_helm_repositories(cfg)
+    require_image_tag(cfg)
     return cfg
+
+
+def account_raw(allowed: object) -> dict[str, Any]:
+    """`aws:allowedAccountIds` as the `accountId` key (validated by `from_mapping`)."""
+    if allowed is None:
+        return {}
+    ids = list(allowed) if isinstance(allowed, list | tuple) else [allowed]
+    return {"accountId": ids[0] if len(ids) == 1 else ",".join(map(str, ids))}
+
+
+# A git sha (what images.yml tags every image with) or a release version.
+IMAGE_TAG = re.compile(r"[0-9a-f]{7,40}|\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?")
+
+
+def require_image_tag(cfg: StackConfig) -> None:
+    """A deployment names the images it runs: a commit sha or a release, never `latest`
+    (the repositories are IMMUTABLE and `latest` is never pushed)."""
+    tag = cfg.image_tag
+    if not tag or not IMAGE_TAG.fullmatch(tag):
+        raise ConfigError(
+            f"{cfg.stack}: imageTag must be a git sha or a release version, got {tag!r} "
+            "(deploy.yml sets it; previews reuse the stack's `imageTag` output)"
+        )
 
 
 def require_helm_repositories(cfg: StackConfig) -> None:

@@ -17,6 +17,7 @@ services, Prometheus -> every service's port (/metrics), DNS out.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +41,9 @@ class Platform:
     namespace: str
     env: str
     region: str
-    image_registry: Value  # "<account>.dkr.ecr.<region>.amazonaws.com/<prefix>"
-    image_tag: str
+    # Image name (ServiceSpec.image) -> full reference: `<registry>/<repo>@sha256:...` from
+    # the program (pinned to what the tag resolved to), `${PLACEHOLDERS}` when rendered.
+    images: Mapping[str, Value]
     vpc_cidr: str
     acme_email: str
     efs_file_system_id: Value | None = None
@@ -178,7 +180,7 @@ def _container(spec: ServiceSpec, p: Platform) -> Obj:
         mounts.append(
             {"name": "secret-files", "mountPath": spec.secret_files.mount_path, "readOnly": True}
         )
-    image = _join(p.image_registry, f"/{spec.image}:{p.image_tag}")
+    image = p.images[spec.image]
     container: Obj = {
         "name": spec.name,
         "image": image,
@@ -210,14 +212,6 @@ def _container(spec: ServiceSpec, p: Platform) -> Obj:
     if spec.command:
         container["command"] = list(spec.command)
     return container
-
-
-def _join(prefix: Value, suffix: str) -> Value:
-    if isinstance(prefix, str):
-        return prefix + suffix
-    import pulumi  # only the program passes outputs
-
-    return pulumi.Output.concat(prefix, suffix)
 
 
 def _probe(path: str, *, period: int, failures: int) -> Obj:

@@ -17,17 +17,15 @@ from infra.components.catalog import Catalog
 from infra.components.cluster import Cluster
 from infra.components.data import Data
 from infra.components.network import Network
-from infra.components.registry import Registry
 from infra.components.workloads import Workloads
-from infra.config import StackConfig
-from infra.services import Endpoints, service_specs
+from infra.config import REGISTRY_PROJECT, REGISTRY_STACK, StackConfig
+from infra.services import Endpoints, service_images, service_specs
 
 
 def build(cfg: StackConfig) -> dict[str, Any]:
     account_id = aws.get_caller_identity_output().account_id
 
     network = Network(cfg)
-    registry = Registry(cfg)
     cluster = Cluster(
         cfg,
         vpc_id=network.vpc_id,
@@ -72,10 +70,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         namespace=cfg.namespace,
         env=cfg.env,
         region=cfg.region,
-        image_registry=pulumi.Output.concat(
-            account_id, f".dkr.ecr.{cfg.region}.amazonaws.com/{cfg.ecr_prefix}"
-        ),
-        image_tag=cfg.image_tag,
+        images=images(cfg),
         vpc_cidr=cfg.network.cidr,
         acme_email=cfg.acme_email,
         efs_file_system_id=cluster.efs_file_system_id,
@@ -93,7 +88,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     return {
         "clusterName": cluster.cluster_name,
         "kubeconfig": cluster.kubeconfig,
-        "ecrUrls": registry.urls,
+        "imageTag": cfg.image_tag,
         "catalogApiUrl": catalog.url,
         "usersTable": data.users_table.name,
         "llmScoresTable": data.scores_table.name,
@@ -108,6 +103,27 @@ def build(cfg: StackConfig) -> dict[str, Any]:
 
 
 __all__ = ["build"]
+
+
+def images(cfg: StackConfig) -> dict[str, pulumi.Output[str]]:
+    """Each image as `<registry>/<repository>@<digest>`: the tag resolved in the registry
+    stack's account at preview time, so a tag nobody pushed fails the preview, not the
+    rollout, and a Deployment changes only when the bytes do."""
+    assert cfg.image_tag, "load() requires imageTag"
+    registry = pulumi.StackReference(
+        f"{pulumi.get_organization()}/{REGISTRY_PROJECT}/{REGISTRY_STACK}"
+    )
+    registry_id = registry.require_output("registryId")
+    host = registry.require_output("registryHost")
+    repositories = registry.require_output("repositories")
+    out: dict[str, pulumi.Output[str]] = {}
+    for image in service_images(cfg):
+        repository = repositories.apply(lambda names, image=image: str(names[image]))
+        digest = aws.ecr.get_image_output(
+            registry_id=registry_id, repository_name=repository, image_tag=cfg.image_tag
+        ).image_digest
+        out[image] = pulumi.Output.concat(host, "/", repository, "@", digest)
+    return out
 
 
 def _generated_secret(

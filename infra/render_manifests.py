@@ -15,8 +15,8 @@ from typing import Any
 import yaml
 
 from infra import manifests
-from infra.config import StackConfig, from_mapping
-from infra.services import placeholder_endpoints, service_specs
+from infra.config import StackConfig, stack_file_config
+from infra.services import placeholder_endpoints, service_images, service_specs
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "platform"
@@ -24,15 +24,7 @@ PROJECT = "platform"
 
 def stack_config(stack: str, root: Path = ROOT) -> StackConfig:
     """The validated config of `Pulumi.<stack>.yaml` (no Pulumi engine needed)."""
-    raw = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text())["config"]
-    flat: dict[str, Any] = {}
-    for key, value in raw.items():
-        namespace, _, name = key.partition(":")
-        if namespace == PROJECT:
-            flat[name] = value
-        elif key == "aws:region":
-            flat.setdefault("region", value)
-    return from_mapping(PROJECT, stack, flat)
+    return stack_file_config(stack, root)
 
 
 class _Dumper(yaml.SafeDumper):
@@ -47,8 +39,9 @@ def objects(cfg: StackConfig) -> dict[str, list[manifests.Obj]]:
         namespace=cfg.namespace,
         env=cfg.env,
         region=cfg.region,
-        image_registry=f"${{AWS_ACCOUNT_ID}}.dkr.ecr.{cfg.region}.amazonaws.com/{cfg.ecr_prefix}",
-        image_tag="${IMAGE_TAG}",
+        images={
+            image: f"${{IMAGE_REGISTRY}}/{image}:${{IMAGE_TAG}}" for image in service_images(cfg)
+        },
         vpc_cidr=cfg.network.cidr,
         acme_email=cfg.acme_email,
         efs_file_system_id="${EFS_FILE_SYSTEM_ID}" if cfg.cluster.addons.efs_csi else None,

@@ -303,6 +303,11 @@ def _database_location(host: Value) -> Value:
     return pulumi.Output.concat(head, host, tail)
 
 
+def service_images(cfg: StackConfig) -> list[str]:
+    """The images this stack runs (an ECR repository `<prefix>/<image>` each)."""
+    return sorted({spec.image for spec in service_specs(cfg, placeholder_endpoints(cfg))})
+
+
 def placeholder_endpoints(cfg: StackConfig) -> Endpoints:
     """Placeholders for `make manifests` (filled by `envsubst` from `pulumi stack output`)."""
     return Endpoints(

@@ -150,6 +150,19 @@ def k8s_containers_hardened(type_: str, props: Props, urn: str = "") -> list[str
     return problems
 
 
+def k8s_images_pinned(type_: str, props: Props, urn: str = "") -> list[str]:
+    """Images by digest: a tag (above all `latest`) can point at other bytes, or at none."""
+    if type_ not in WORKLOAD_TYPES:
+        return []
+    pod = ((props.get("spec") or {}).get("template") or {}).get("spec") or {}
+    containers = [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
+    return [
+        f"container {c.get('name', '?')} image {c.get('image')!r} is not pinned by digest"
+        for c in containers
+        if "@sha256:" not in str(c.get("image", ""))
+    ]
+
+
 RESOURCE_CHECKS: dict[str, tuple[str, Callable[[str, Props, str], list[str]]]] = {
     "dynamodb-pitr-sse": ("DynamoDB tables have PITR and SSE (KMS)", dynamodb_pitr_sse),
     "rds-encrypted-private": ("RDS instances are encrypted and not public", rds_encrypted_private),
@@ -166,6 +179,7 @@ RESOURCE_CHECKS: dict[str, tuple[str, Callable[[str, Props, str], list[str]]]] =
         "containers are non-root with resources and probes",
         k8s_containers_hardened,
     ),
+    "k8s-images-pinned": ("workload images are pinned by digest", k8s_images_pinned),
 }
 
 

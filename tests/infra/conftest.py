@@ -52,6 +52,22 @@ def build_stack(stack: str, **overrides: Any) -> ProgramRun:
     return run_program(stack, stack_config(stack, **overrides), lambda: build(load()))
 
 
+def registry_run() -> ProgramRun:
+    """The registry stack's program (infra/registry) under mocks, from its committed file."""
+    from infra.config import load_registry
+    from infra.registry_program import build_registry
+
+    if "registry" not in _RUNS:
+        raw = yaml.safe_load((ROOT / "infra" / "registry" / "Pulumi.shared.yaml").read_text())
+        _RUNS["registry"] = run_program(
+            "shared",
+            raw["config"],
+            lambda: build_registry(load_registry()),
+            project="platform-registry",
+        )
+    return _RUNS["registry"]
+
+
 _RUNS: dict[str, ProgramRun] = {}
 
 

@@ -8,6 +8,7 @@ runs) never see each other's state whatever the test order or xdist worker.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import threading
 from collections.abc import Callable, Mapping
@@ -22,8 +23,24 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 PROJECT = "platform"
+ORGANIZATION = "acme"
 ACCOUNT = "123456789012"
+REGISTRY_ACCOUNT = "333333333333"
 REGION = "us-east-1"
+# What the registry stack's StackReference answers (infra/registry_program.py's outputs).
+REGISTRY_OUTPUTS = {
+    "registryId": REGISTRY_ACCOUNT,
+    "registryHost": f"{REGISTRY_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com",
+    "repositories": {
+        image: f"platform/{image}"
+        for image in ("gateway", "remote", "dumbkv", "predictor", "users", "catalog")
+    },
+}
+
+
+def digest_of(repository: str, tag: str) -> str:
+    """The digest the mocked ECR resolves `repository:tag` to (stable, distinct per pair)."""
+    return "sha256:" + hashlib.sha256(f"{repository}:{tag}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -82,6 +99,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             outputs["clusterName"] = inputs.get("name", name)
         elif typ == "eks:index:ManagedNodeGroup":
             outputs = {}
+        elif typ == "pulumi:pulumi:StackReference":
+            outputs = {**inputs, "outputs": REGISTRY_OUTPUTS, "secretOutputNames": []}
         else:
             outputs = dict(inputs)
             arn_kind = typ.split(":")[1].split("/")[0]
@@ -93,6 +112,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 outputs["repositoryUrl"] = (
                     f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{inputs.get('name', name)}"
                 )
+                outputs["registryId"] = ACCOUNT
             if typ == "aws:rds/instance:Instance":
                 outputs["endpoint"] = f"{name}.abc.{REGION}.rds.amazonaws.com:5432"
                 outputs["address"] = f"{name}.abc.{REGION}.rds.amazonaws.com"
@@ -113,10 +133,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def call(
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return self._answer(args.token), []
+        return self._answer(args.token, dict(args.args)), []
 
     @staticmethod
-    def _answer(token: str) -> dict[str, Any]:
+    def _answer(token: str, args: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        args = args or {}
+        if token == "aws:ecr/getImage:getImage":
+            repository, tag = args["repositoryName"], args["imageTag"]
+            return {
+                "imageDigest": digest_of(repository, tag),
+                "imageTags": [tag],
+                "repositoryName": repository,
+                "registryId": args.get("registryId", ACCOUNT),
+            }
         if token == "eks:index:Cluster/getKubeconfig":
             return {"result": '{"apiVersion": "v1", "kind": "Config"}'}
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -202,6 +231,7 @@ def run_program(
     config: Mapping[str, Any],
     program: Callable[[], Mapping[str, Any]],
     *,
+    project: str = PROJECT,
     timeout_s: float = 120.0,
 ) -> ProgramRun:
     """Run `program` (returns its outputs) as stack `stack` with `config` (keys without the
@@ -216,14 +246,15 @@ def run_program(
             mocks = RecordingMocks(run)
             pulumi.runtime.set_mocks(
                 mocks,
-                project=PROJECT,
+                project=project,
                 stack=stack,
                 preview=False,
                 monitor=NoResourceReferencesMonitor(mocks),
+                organization=ORGANIZATION,
             )
             pulumi.runtime.set_all_config(
                 {
-                    (k if ":" in k else f"{PROJECT}:{k}"): (
+                    (k if ":" in k else f"{project}:{k}"): (
                         v if isinstance(v, str) else __import__("json").dumps(v)
                     )
                     for k, v in config.items()

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tests.infra.conftest import registry_run
 from tests.infra.mocking import ProgramRun
 
 
@@ -89,7 +90,7 @@ def test_outputs_name_everything_a_deployer_needs(stack_run: ProgramRun) -> None
     for key in (
         "clusterName",
         "kubeconfig",
-        "ecrUrls",
+        "imageTag",
         "catalogApiUrl",
         "usersTable",
         "llmScoresTable",
@@ -97,22 +98,20 @@ def test_outputs_name_everything_a_deployer_needs(stack_run: ProgramRun) -> None
         "dbEndpoint",
     ):
         assert out[key], key
-    assert set(out["ecrUrls"]) == {"gateway", "remote", "dumbkv", "predictor", "users", "catalog"}
 
 
 # --- registry ---------------------------------------------------------------------------
 
 
-def test_ecr_repositories_are_immutable_scanned_encrypted_with_lifecycle(
-    stack_run: ProgramRun,
-) -> None:
-    repos = stack_run.of_type("aws:ecr/repository:Repository")
+def test_ecr_repositories_are_immutable_scanned_encrypted_with_lifecycle() -> None:
+    run = registry_run()
+    repos = run.of_type("aws:ecr/repository:Repository")
     assert len(repos) == 6
     for repo in repos:
         assert repo.inputs["imageTagMutability"] == "IMMUTABLE"
         assert repo.inputs["imageScanningConfiguration"]["scanOnPush"] is True
         assert repo.inputs["encryptionConfigurations"][0]["encryptionType"] == "KMS"
-    for lifecycle in stack_run.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy"):
+    for lifecycle in run.of_type("aws:ecr/lifecyclePolicy:LifecyclePolicy"):
         rules = json.loads(lifecycle.inputs["policy"])["rules"]
         assert {r["selection"]["tagStatus"] for r in rules} == {"untagged", "any"}
 

@@ -18,6 +18,7 @@ from pulumi_policy import (
 )
 
 from infra.policy.policies import POLICIES, TAGGABLE_TYPES
+from tests.infra.conftest import registry_run
 from tests.infra.mocking import ProgramRun, Registered
 
 OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
@@ -50,6 +51,10 @@ def _violations(resources: list[Registered]) -> list[tuple[str, str, str]]:
 
 def test_every_policy_passes_on_every_registered_resource(stack_run: ProgramRun) -> None:
     assert _violations(stack_run.resources) == []
+
+
+def test_every_policy_passes_on_the_registry_stack() -> None:
+    assert _violations(registry_run().resources) == []
 
 
 def test_the_tag_policy_knows_every_taggable_type_the_program_declares(
@@ -143,6 +148,16 @@ NEGATIVE_CASES = [
         "kubernetes:apps/v1:Deployment",
         lambda i: _first_container(i).pop("readinessProbe"),
     ),
+    (
+        "k8s-images-pinned",
+        "kubernetes:apps/v1:Deployment",
+        lambda i: _first_container(i).update(image="123.dkr.ecr.x/platform/gateway:latest"),
+    ),
+    (
+        "k8s-images-pinned",
+        "kubernetes:apps/v1:Deployment",
+        lambda i: _first_container(i).update(image="123.dkr.ecr.x/platform/gateway:0123abc"),
+    ),
 ]
 
 
@@ -154,7 +169,8 @@ NEGATIVE_CASES = [
 def test_each_policy_fires_on_a_resource_that_breaks_it(
     dev: ProgramRun, policy: str, type_: str, change: Any
 ) -> None:
-    found = _violations(_broken(dev, type_, change))
+    run = registry_run() if type_.startswith("aws:ecr/") else dev
+    found = _violations(_broken(run, type_, change))
     assert found
     assert {name for name, _, _ in found} == {policy}
 
