@@ -7,7 +7,8 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resilience import Breaker, FullJitter, RetryBudget
+from resilience import Breaker, Ejection, FullJitter, RetryBudget
+from resilience.balancer import Balancer
 from resilience.breaker import BreakerState, CircuitBreaker
 from resilience.budget import RetryBudgetState
 
@@ -147,3 +148,23 @@ def test_slow_calls_open_the_breaker() -> None:
         breaker.record(success=True, duration=0.6)
 
     assert breaker.state is BreakerState.OPEN
+
+
+def test_an_endpoint_shedding_with_429s_looks_slow_but_is_never_ejected() -> None:
+    clock = FakeClock()
+    balancer = Balancer(
+        ["http://a", "http://b"],
+        ejection=Ejection(consecutive_failures=2),
+        limit=None,
+        clock=clock,
+        rng=random.Random(1),
+    )
+    shedding, serving = balancer.endpoints
+
+    for _ in range(10):
+        balancer.observe(shedding, latency=0.001, failure=False, shed=True)
+        balancer.observe(serving, latency=0.001, failure=False)
+        clock.now += 0.1
+
+    assert [endpoint.url for endpoint in balancer.available()] == ["http://a", "http://b"]
+    assert shedding.ewma > serving.ewma

@@ -163,6 +163,20 @@ async def test_non_finite_outputs_fail_only_their_agents() -> None:
     await batcher.aclose()
 
 
+async def test_a_row_failure_from_the_backend_reaches_only_its_agent() -> None:
+    async def infer(_key: BatchKey, rows: list[list[float]]) -> list[float | AgentFailure]:
+        return [AgentFailure("bad_input", "refused") if row[0] < 0 else row[0] for row in rows]
+
+    batcher = KeyedBatcher(infer, defaults=KeyLimits(max_wait_ms=0))
+    futures = batcher.submit([(KEYS[0], [-1.0]), (KEYS[0], [4.0])])  # one batch
+    results = await asyncio.gather(*futures, return_exceptions=True)
+
+    assert isinstance(results[0], AgentFailure)
+    assert results[0].code == "bad_input"
+    assert results[1] == 4.0
+    await batcher.aclose()
+
+
 # -- dropped before dispatch -----------------------------------------------------------
 
 
