@@ -83,3 +83,13 @@ def test_a_dot_dot_model_name_is_a_422(gateway: str) -> None:
     response = httpx.post(f"{gateway}/api/predict", json=body, timeout=10)
 
     assert _problem(response, 422)
+
+
+def test_a_lone_surrogate_in_a_value_is_a_422(gateway: str) -> None:
+    body = '{"key": "surrogate", "value": "\\ud800"}'  # escaped: valid UTF-8 JSON text
+
+    response = httpx.put(
+        f"{gateway}/api/kv", content=body, headers={"content-type": "application/json"}
+    )
+
+    assert _problem(response, 422)
