@@ -58,7 +58,13 @@ class AddonsConfig:
 class ClusterConfig:
     version: str = "1.33"
     admin_role_arns: tuple[str, ...] = ()
-    public_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    # The CI roles (deploy.yml, preview.yml) of this stack's account: committed, so a
+    # deploy never drops the access a local `pulumi config set` once granted.
+    deploy_role_arn: str = ""
+    preview_role_arn: str = ""
+    # Who may reach the public API endpoint: the CI runner group's static egress ranges
+    # and the operators' networks. Never the internet; nodes use the private endpoint.
+    public_access_cidrs: tuple[str, ...] = ()
     node_group: NodeGroupConfig = field(default_factory=NodeGroupConfig)
     addons: AddonsConfig = field(default_factory=AddonsConfig)
     log_retention_days: int = 30
@@ -228,6 +234,8 @@ def _problems(cfg: StackConfig) -> list[str]:
         problems.append("imageTag: never `latest` (IMMUTABLE repositories, never pushed)")
     if cfg.is_prod and not cfg.deletion_protection:
         problems.append("prod needs deletionProtection: true")
+    if any(c.endswith("/0") for c in cfg.cluster.public_access_cidrs):
+        problems.append("cluster.publicAccessCidrs: list the ranges that need the API, not /0")
     ng = cfg.cluster.node_group
     if not 1 <= ng.min_size <= ng.desired_size <= ng.max_size:
         problems.append("cluster.nodeGroup: need 1 <= minSize <= desiredSize <= maxSize")
@@ -366,7 +374,27 @@ def load() -> StackConfig:
     cfg = from_mapping(pulumi.get_project(), pulumi.get_stack(), raw)
     require_helm_repositories(cfg)
     require_image_tag(cfg)
+    require_access(cfg)
     return cfg
+
+
+def require_access(cfg: StackConfig) -> None:
+    """A deployment knows its account, its CI roles in that account and who may reach the
+    API endpoint (rendering manifests needs none of it)."""
+    cc = cfg.cluster
+    problems = []
+    if not cfg.account_id:
+        problems.append("aws:allowedAccountIds is not set")
+    for key, arn in (
+        ("deployRoleArn", cc.deploy_role_arn),
+        ("previewRoleArn", cc.preview_role_arn),
+    ):
+        if not arn.startswith(f"arn:aws:iam::{cfg.account_id}:role/"):
+            problems.append(f"cluster.{key} must be a role of account {cfg.account_id}")
+    if not cc.public_access_cidrs:
+        problems.append("cluster.publicAccessCidrs is empty (the CI runners could not deploy)")
+    if problems:
+        raise ConfigError(f"{cfg.stack}: " + "; ".join(problems))
 
 
 def account_raw(allowed: object) -> dict[str, Any]:

@@ -23,7 +23,9 @@ from infra.services import Endpoints, service_images, service_specs
 
 
 def build(cfg: StackConfig) -> dict[str, Any]:
-    account_id = aws.get_caller_identity_output().account_id
+    # The configured account, never the caller's: names must not change with credentials
+    # (and the provider's allowedAccountIds refuses any other account anyway).
+    account_id = cfg.account_id
 
     network = Network(cfg)
     cluster = Cluster(

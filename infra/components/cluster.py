@@ -83,7 +83,7 @@ class Cluster(Component):
             opts=self.child(),
         )
         access_entries = {
-            f"admin-{i}": eks.AccessEntryArgs(
+            ("deploy", "preview")[i] if i < 2 else f"admin-{i - 2}": eks.AccessEntryArgs(
                 principal_arn=arn,
                 access_policies={
                     "admin": eks.AccessPolicyAssociationArgs(
@@ -92,7 +92,9 @@ class Cluster(Component):
                     )
                 },
             )
-            for i, arn in enumerate(cc.admin_role_arns)
+            # Server-side-apply previews are dry-run writes, authorised as writes: the
+            # preview role needs the deploy role's rights in Kubernetes (docs/infra.md).
+            for i, arn in enumerate((cc.deploy_role_arn, cc.preview_role_arn, *cc.admin_role_arns))
         }
         self.cluster = eks.Cluster(
             self.name("eks"),

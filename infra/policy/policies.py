@@ -124,6 +124,16 @@ def prod_deletion_protection(type_: str, props: Props, urn: str = "") -> list[st
     return []
 
 
+def eks_endpoint_restricted(type_: str, props: Props, urn: str = "") -> list[str]:
+    """A public API endpoint admits listed ranges only (EKS's default is 0.0.0.0/0)."""
+    if type_ != "eks:index:Cluster" or props.get("endpointPublicAccess") is False:
+        return []
+    cidrs = props.get("publicAccessCidrs") or []
+    if not cidrs or any(str(c).endswith("/0") for c in cidrs):
+        return ["EKS public API endpoint must be limited to listed CIDRs (not /0, not unset)"]
+    return []
+
+
 def k8s_containers_hardened(type_: str, props: Props, urn: str = "") -> list[str]:
     """No container as root, requests and limits set, liveness and readiness probes set."""
     if type_ not in WORKLOAD_TYPES:
@@ -174,6 +184,10 @@ RESOURCE_CHECKS: dict[str, tuple[str, Callable[[str, Props, str], list[str]]]] =
     "prod-deletion-protection": (
         "prod stateful resources are protected from deletion",
         prod_deletion_protection,
+    ),
+    "eks-endpoint-restricted": (
+        "EKS API endpoints are not open to the internet",
+        eks_endpoint_restricted,
     ),
     "k8s-containers-hardened": (
         "containers are non-root with resources and probes",

@@ -153,6 +153,8 @@ NEGATIVE_CASES = [
         "kubernetes:apps/v1:Deployment",
         lambda i: _first_container(i).update(image="123.dkr.ecr.x/platform/gateway:latest"),
     ),
+    ("eks-endpoint-restricted", "eks:index:Cluster", _set(["0.0.0.0/0"], "publicAccessCidrs")),
+    ("eks-endpoint-restricted", "eks:index:Cluster", _pop("publicAccessCidrs")),
     (
         "k8s-images-pinned",
         "kubernetes:apps/v1:Deployment",
