@@ -9,21 +9,25 @@ import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
+from identity import Identity
+from identity.client import SignedCaller
 from tests.services.catalog.conftest import create_seeded_table
 from tests.support import run_schemathesis
 from tools.procs import LOOPBACK, ServerProcess, free_port
 
+IDENTITY_SECRET = "catalog-test-identity-secret-0123456789"
 
-@pytest.fixture
-def local_url(moto_endpoint: Any, aws_env: dict[str, str]) -> Iterator[str]:
+
+def _serve(moto_endpoint: Any, env: dict[str, str]) -> Iterator[str]:
     port = free_port()
     table_name = create_seeded_table(moto_endpoint.url)
     process = ServerProcess(
         "catalog",
         [sys.executable, "-m", "catalog.local"],
-        env={**aws_env, "TABLE_NAME": table_name, "CATALOG_PORT": str(port)},
+        env={**env, "TABLE_NAME": table_name, "CATALOG_PORT": str(port)},
         ready_url=f"http://{LOOPBACK}:{port}/livez",
     )
     process.start().wait_ready()
@@ -31,6 +35,17 @@ def local_url(moto_endpoint: Any, aws_env: dict[str, str]) -> Iterator[str]:
         yield f"http://{LOOPBACK}:{port}"
     finally:
         process.stop()
+
+
+@pytest.fixture
+def local_url(moto_endpoint: Any, aws_env: dict[str, str]) -> Iterator[str]:
+    yield from _serve(moto_endpoint, aws_env)
+
+
+@pytest.fixture
+def guarded_url(moto_endpoint: Any, aws_env: dict[str, str]) -> Iterator[str]:
+    """The adapter with the platform's identity secret, as `make run` starts it."""
+    yield from _serve(moto_endpoint, {**aws_env, "PLATFORM_IDENTITY_SECRET": IDENTITY_SECRET})
 
 
 def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -72,3 +87,25 @@ def test_local_adapter_serves_prometheus_metrics(local_url: str) -> None:
 
 def test_schemathesis_finds_no_server_error(local_url: str) -> None:
     run_schemathesis(local_url, max_examples=30)
+
+
+def test_with_a_secret_an_unsigned_direct_call_is_401(guarded_url: str) -> None:
+    status, headers, body = get(f"{guarded_url}/llms")
+
+    assert status == 401
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["status"] == 401
+
+
+def test_with_a_secret_a_call_signed_as_the_gateway_signs_is_served(guarded_url: str) -> None:
+    auth = SignedCaller(IDENTITY_SECRET.encode(), Identity("anonymous"))
+
+    response = httpx.get(f"{guarded_url}/llms/Gemini%201.5%20Pro", auth=auth)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["context_window"] == 1000000
+
+
+@pytest.mark.parametrize("probe", ["/livez", "/readyz", "/metrics", "/openapi.json"])
+def test_with_a_secret_probes_answer_without_an_identity(guarded_url: str, probe: str) -> None:
+    assert get(f"{guarded_url}{probe}")[0] == 200

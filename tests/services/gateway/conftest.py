@@ -147,6 +147,7 @@ class Received:
     path: str
     headers: dict[str, str]
     query: str = ""
+    body: bytes = b""
 
 
 class RecordingUpstream(LoopbackApp):
@@ -160,7 +161,7 @@ class RecordingUpstream(LoopbackApp):
     def handle(self, method: str, path: str, headers: Any, body: bytes) -> tuple[int, Any]:
         with self._lock:
             route, _, query = path.partition("?")
-            self.received.append(Received(method, route, dict(headers.items()), query))
+            self.received.append(Received(method, route, dict(headers.items()), query, body))
         return 200, {}
 
     def requests_to(self, path: str) -> list[Received]:

@@ -24,7 +24,7 @@ def test_key_owner_reaches_the_service_signed_over_the_upstream_route(
     httpx.post(f"{secured.gateway.url}/api/users", json={"name": "dave"}, headers=api_key(key))
 
     received = secured.upstream.requests_to("/user")[-1]
-    who = verify(SECRET, "POST", "/user", received.headers[IDENTITY_HEADER])
+    who = verify(SECRET, "POST", "/user", received.headers[IDENTITY_HEADER], body=received.body)
     assert (who.subject, who.method, who.key_id) == ("dave", "api-key", key.split("_")[1])
     assert who.is_admin
 

@@ -16,6 +16,7 @@ FAST_BACKEND = {
     "BACKEND_LATENCY_MIN": "0.05",
     "BACKEND_LATENCY_MAX": "0.1",
     "BACKEND_FAILURE_RATES": '{"broken": 1.0}',
+    "BACKEND_CONTROL_ROUTES": "true",  # tests hold calls in flight with /control/pause
 }
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -41,11 +40,19 @@ def call(
     signed_at: float | None = None,
     **kwargs: object,
 ) -> httpx.Response:
-    headers = {}
-    if who is not None:
-        route = urlsplit(path).path
-        headers[IDENTITY_HEADER] = sign(secret.encode(), method, route, who, now=signed_at)
-    return httpx.request(method, f"{users.url}{path}", headers=headers, **kwargs)  # type: ignore[arg-type]
+    request = httpx.Request(method, f"{users.url}{path}", **kwargs)  # type: ignore[arg-type]
+    if who is not None:  # signed over what goes on the wire, as the gateway signs
+        request.headers[IDENTITY_HEADER] = sign(
+            secret.encode(),
+            method,
+            request.url.raw_path.partition(b"?")[0],
+            who,
+            query=request.url.query,
+            body=request.read(),
+            now=signed_at,
+        )
+    with httpx.Client() as client:
+        return client.send(request)
 
 
 def _new_user(users: UsersService, who: Identity) -> dict:

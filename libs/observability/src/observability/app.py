@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 
+from identity import VerifyIdentity
 from observability.edge import BodyLimitMiddleware, BodyLimits, ServerLimits
 from observability.health import ReadinessCheck, run_checks
 from observability.logs import configure_logging
@@ -57,6 +58,8 @@ def create_app(
     description: str = "",
     log_level: str | None = None,
     body_limits: BodyLimits | None = None,
+    identity_secrets: Sequence[str | None] = (),
+    open_paths: Collection[str] = (),
 ) -> FastAPI:
     """Build a FastAPI app with the platform's probes, metrics, logs, traces and errors.
 
@@ -67,6 +70,10 @@ def create_app(
     Readiness checks can be added later with `app.state.readiness_checks.append(...)`.
     Request bodies must arrive within 30 s and are uncapped unless `body_limits` says
     otherwise (`observability.edge.BodyLimits`): 408 / 413 problem details.
+    With `identity_secrets` (the current secret, then the previous one during a
+    rotation; unset ones are skipped) every request needs the gateway's signed identity
+    (`identity.VerifyIdentity`: 401 before any route runs), except the probes,
+    `/metrics`, the API docs and the service's own `open_paths`.
     """
     level = log_level or str(getattr(settings, "log_level", "INFO"))
     configure_logging(name, level=level)
@@ -102,6 +109,17 @@ def create_app(
     # Innermost (appended, not add_middleware's outermost): its 408s and 413s are
     # measured and logged like every other answer.
     app.user_middleware.append(Middleware(BodyLimitMiddleware, limits=body_limits or BodyLimits()))
+    secrets = [secret.encode() for secret in identity_secrets if secret]
+    if secrets:
+        # Inside the body limits: the body it reads is capped and timed like any other.
+        always_open = {"/livez", "/readyz", "/metrics", app.docs_url, app.openapi_url}
+        app.user_middleware.append(
+            Middleware(
+                VerifyIdentity,
+                secrets=secrets,
+                open_paths={path for path in (*always_open, *open_paths) if path},
+            )
+        )
     instrument_app(app, provider)
     return app
 

@@ -224,8 +224,13 @@ class ResilientClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
         fallback: Fallback | None = None,
+        auth: httpx.Auth | None = None,
     ) -> httpx.Response:
-        """One logical call; see the class docstring for outcomes."""
+        """One logical call; see the class docstring for outcomes.
+
+        `auth` runs on every attempt (retries and hedges included), so a per-request
+        signature is made fresh for each one rather than sent twice.
+        """
         started = self.clock()
         outcome = "success"
         try:
@@ -237,6 +242,7 @@ class ResilientClient:
                 params=params,
                 headers=headers,
                 idempotent=idempotent,
+                auth=auth,
             )
         except ResilienceError as error:
             outcome = _outcome(error)
@@ -511,6 +517,7 @@ class ResilientClient:
                             content=send.get("content"),
                             params=send.get("params"),
                             headers=headers,
+                            auth=send.get("auth") or httpx.USE_CLIENT_DEFAULT,
                         )
                     answered = True
                     outcome = self._classify(response)

@@ -5,7 +5,9 @@ event for the very same `Catalog` the Lambda runs, so what runs locally is what 
 The adapter adds only what a long-running process needs: `/livez`, `/readyz` (the
 catalog can be served, fresh or stale), `/metrics` (the process's own, for the local
 Prometheus; the Lambda reports to CloudWatch) and `/openapi.json` (hand-written; the
-Lambda has no framework to generate it).
+Lambda has no framework to generate it). With `PLATFORM_IDENTITY_SECRET` set (as
+`make run` sets it) every other request needs the gateway's signed identity, checked
+by the same `identity.VerifyIdentity` as every service's.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -139,8 +141,14 @@ class _Context:
         self.aws_request_id = request_id
 
 
-def create_app(catalog: Catalog) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
-    """The ASGI app serving `catalog` (and /livez, /readyz, /metrics, /openapi.json)."""
+OPEN_PATHS = ("/livez", "/readyz", "/metrics", "/openapi.json")
+
+
+def create_app(
+    catalog: Catalog, *, identity_secrets: Sequence[bytes] = ()
+) -> Callable[[Scope, Receive, Send], Awaitable[None]]:
+    """The ASGI app serving `catalog` (and /livez, /readyz, /metrics, /openapi.json);
+    with `identity_secrets`, behind the platform's identity check."""
     openapi = json.dumps(OPENAPI).encode()
 
     async def reply(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
@@ -194,14 +202,20 @@ def create_app(catalog: Catalog) -> Callable[[Scope, Receive, Send], Awaitable[N
         result = await loop.run_in_executor(None, catalog.handle, event, context)
         await reply(send, result["statusCode"], result["headers"], result["body"].encode())
 
-    return app
+    if not identity_secrets:
+        return app
+    from identity import VerifyIdentity  # the `local` extra; the Lambda path never imports it
+
+    return VerifyIdentity(app, secrets=identity_secrets, open_paths=OPEN_PATHS)
 
 
 def main() -> None:
+    from identity import secrets_from_env
     from observability import serve  # runs uvicorn: the `local` extra, never on Lambda
 
     settings = Settings.from_env()
-    serve(create_app(Catalog(settings)), host=settings.host, port=settings.port)
+    app = create_app(Catalog(settings), identity_secrets=secrets_from_env())
+    serve(app, host=settings.host, port=settings.port)
 
 
 if __name__ == "__main__":

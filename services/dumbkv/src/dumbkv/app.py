@@ -21,6 +21,10 @@ SLOS = [
 ]
 
 
+# The UI page (it holds no data: its calls go to /kv) and the original's health check.
+OPEN_PATHS = ("/", "/health")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """dumbkv; with no settings they come from the environment."""
     settings = settings or Settings()
@@ -50,9 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         slos=SLOS,
         readiness_checks=[ReadinessCheck("database", database_answers, timeout=2.0)],
         description="Encrypted key-value store (drop-in for DumbKV), SQLite or Postgres.",
-    )
-    app.state.identity_secret = (
-        settings.identity_secret.encode() if settings.identity_secret else None
+        identity_secrets=(settings.identity_secret, settings.identity_secret_previous),
+        open_paths=OPEN_PATHS,
     )
     app.state.tenant_databases = settings.tenant_databases
     app.include_router(pages)

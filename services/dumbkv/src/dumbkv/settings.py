@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from identity import PREVIOUS_SECRET_ENV, SECRET_ENV
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DUMBKV_")
@@ -34,9 +36,15 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, gt=0)
     identity_secret: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("PLATFORM_IDENTITY_SECRET", "DUMBKV_IDENTITY_SECRET"),
+        validation_alias=AliasChoices(SECRET_ENV, "DUMBKV_IDENTITY_SECRET"),
         repr=False,
         description="shared with the gateway; when set, every call needs its signed identity",
+    )
+    identity_secret_previous: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(PREVIOUS_SECRET_ENV),
+        repr=False,
+        description="also accepted while the gateway's secret is being rotated",
     )
     tenant_databases: dict[str, list[int]] = Field(
         default_factory=dict,

@@ -3,19 +3,21 @@
 Only an allow-list of request headers crosses the edge: the client's `Authorization`
 stays here, and a client-supplied `X-Platform-Identity` is dropped. With a shared
 secret configured, the caller the edge admitted is signed into `X-Platform-Identity`
-over the *upstream* method and path (what the service sees), so the header cannot be
-replayed against another route or forged by anyone without the secret.
+(`identity.client.SignedCaller`) over exactly what goes on the wire to the service:
+method, raw path, query and body, afresh for each attempt, so the header cannot be
+replayed against another request or forged by anyone without the secret.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 import httpx
 
-from identity import IDENTITY_HEADER, Identity, sign
+from identity import Identity
+from identity.client import SignedCaller
 from resilience import (
     CircuitOpenError,
     DeadlineExceededError,
@@ -94,9 +96,6 @@ async def forward(
         raise UpstreamNotConfigured(name)
     outbound = {k: v for k, v in headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
     outbound["X-Forwarded-Prefix"] = EDGE_PREFIX
-    if identity_secret:
-        # Signed over the decoded path: what the service reads as `request.url.path`.
-        outbound[IDENTITY_HEADER] = sign(identity_secret, method, unquote(path), caller)
     try:
         response: httpx.Response = await client.request(
             method,
@@ -105,6 +104,7 @@ async def forward(
             params=list(params),  # every value of a repeated parameter, in order
             headers=outbound,
             idempotent=idempotent,
+            auth=SignedCaller(identity_secret, caller) if identity_secret else None,
         )
     except CircuitOpenError as error:
         raise UpstreamFailed(name, 503, "circuit open: failing fast", 5) from error

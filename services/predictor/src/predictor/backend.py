@@ -8,8 +8,10 @@ makes the call a 422 problem whose `rows` lists the indices of every such row), 
 as a GPU runs a batch of 64 about as fast as a batch of 1. Optional failure rates
 (500s) for every model or per model, and an optional per-model concurrency limit (a
 model server runs a bounded number of batches at once). `GET /stats` counts calls and
-rows so tests and benchmarks can see the batching; `POST /control/pause` and
-`/control/resume` hold calls for tests.
+rows so tests and benchmarks can see the batching (read-only, so open); `POST
+/control/pause` and `/control/resume` hold calls for tests, and exist only with
+`BACKEND_CONTROL_ROUTES=true`: anyone who could reach them could stall every prediction.
+Inference stays open, as the third-party model server this stands in for would be.
 """
 
 from __future__ import annotations
@@ -129,6 +131,8 @@ class MockModels:
 
 
 router = APIRouter()
+# Only included with `control_routes` (dev and tests).
+control = APIRouter(prefix="/control", include_in_schema=False)
 
 
 def _models(request: Request) -> MockModels:
@@ -147,14 +151,14 @@ async def stats(request: Request) -> Stats:
     return _models(request).stats()
 
 
-@router.post("/control/pause", status_code=204, include_in_schema=False)
+@control.post("/pause", status_code=204)
 async def pause(request: Request) -> None:
     """Hold every call (counted on arrival) until /control/resume: tests use it to keep
     a batch in flight for as long as they need, without racing a timer."""
     _models(request).gate.clear()
 
 
-@router.post("/control/resume", status_code=204, include_in_schema=False)
+@control.post("/resume", status_code=204)
 async def resume(request: Request) -> None:
     _models(request).gate.set()
 
@@ -169,6 +173,8 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
     )
     app.state.models = MockModels(settings)
     app.include_router(router)
+    if settings.control_routes:
+        app.include_router(control)
     return app
 
 

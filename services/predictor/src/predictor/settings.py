@@ -5,8 +5,10 @@ Lists of URLs are comma-separated (as the gateway's `GATEWAY_REMOTE_URLS`); maps
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from identity import PREVIOUS_SECRET_ENV, SECRET_ENV
 
 
 def split_urls(value: str | None) -> list[str]:
@@ -53,6 +55,18 @@ class Settings(BaseSettings):
     backend_attempts: int = Field(default=2, ge=1, description="retries on connect errors/503")
     retry_after_s: int = Field(default=1, ge=1, description="Retry-After on 429")
     shutdown_grace_s: float = Field(default=10.0, ge=0)
+    identity_secret: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(SECRET_ENV),
+        repr=False,
+        description="shared with the gateway; when set, every call needs its signed identity",
+    )
+    identity_secret_previous: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(PREVIOUS_SECRET_ENV),
+        repr=False,
+        description="also accepted while the gateway's secret is being rotated",
+    )
 
     @property
     def backend_endpoints(self) -> list[str]:
@@ -81,3 +95,7 @@ class BackendSettings(BaseSettings):
         default=0, ge=0, description="calls served at once per model (0: unlimited)"
     )
     seed: int | None = None
+    control_routes: bool = Field(
+        default=False,
+        description="dev/test only: serve POST /control/pause|resume (they stall every call)",
+    )

@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from identity import PREVIOUS_SECRET_ENV, SECRET_ENV
+
 MIB = 1024 * 1024
 
 
@@ -41,7 +43,13 @@ class Settings(BaseSettings):
     aws_timeout_s: float = Field(default=2.0, gt=0, description="per AWS call attempt")
     identity_secret: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("PLATFORM_IDENTITY_SECRET", "USERS_IDENTITY_SECRET"),
+        validation_alias=AliasChoices(SECRET_ENV, "USERS_IDENTITY_SECRET"),
         repr=False,
         description="shared with the gateway; when set, every call needs its signed identity",
+    )
+    identity_secret_previous: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(PREVIOUS_SECRET_ENV),
+        repr=False,
+        description="also accepted while the gateway's secret is being rotated",
     )
