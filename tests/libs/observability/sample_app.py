@@ -63,6 +63,10 @@ def make_app() -> FastAPI:
     async def deadline() -> dict[str, float | None]:
         return {"remaining": remaining()}
 
+    @app.get("/late")
+    async def late() -> None:
+        raise ProblemError(504, detail="an upstream call ran out of time")
+
     @app.get("/slow")
     async def slow(seconds: float = 1.0) -> dict[str, str]:
         slow_started.set()

@@ -6,6 +6,7 @@ import json
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tools.procs import ServerProcess
 
@@ -114,11 +115,50 @@ def test_inbound_deadline_reaches_the_handler(base_url: str) -> None:
     assert 0 < remaining <= 1.5
 
 
-def test_expired_deadline_is_refused_with_504(base_url: str) -> None:
+def test_expired_deadline_is_left_to_the_app_to_refuse_after_admission(base_url: str) -> None:
     response = httpx.get(f"{base_url}/deadline", headers={"X-Request-Deadline-Ms": "0"})
 
+    assert response.status_code == 200
+    assert response.json()["remaining"] <= 0
+
+
+def _late_504s(base_url: str) -> tuple[float, float]:
+    """(504s of /late in the SLI histogram, those counted as the caller's own deadline)."""
+    families = {
+        f.name: f for f in text_string_to_metric_families(httpx.get(f"{base_url}/metrics").text)
+    }
+    in_histogram = sum(
+        s.value
+        for s in families["http_server_request_duration_seconds"].samples
+        if s.name.endswith("_count")
+        and s.labels["http_route"] == "/late"
+        and s.labels["http_response_status_code"] == "504"
+    )
+    deadline = families.get("http_server_client_deadline_exceeded")
+    by_client = sum(
+        s.value
+        for s in (deadline.samples if deadline else [])
+        if s.name.endswith("_total") and s.labels["http_route"] == "/late"
+    )
+    return in_histogram, by_client
+
+
+def test_a_504_after_the_callers_own_deadline_is_not_in_the_sli_histogram(base_url: str) -> None:
+    histogram, by_client = _late_504s(base_url)
+
+    response = httpx.get(f"{base_url}/late", headers={"X-Request-Deadline-Ms": "0"})
+
     assert response.status_code == 504
-    assert response.headers["content-type"] == "application/problem+json"
+    assert _late_504s(base_url) == (histogram, by_client + 1)
+
+
+def test_a_504_within_the_callers_deadline_counts_as_an_error(base_url: str) -> None:
+    histogram, by_client = _late_504s(base_url)
+
+    response = httpx.get(f"{base_url}/late", headers={"X-Request-Deadline-Ms": "60000"})
+
+    assert response.status_code == 504
+    assert _late_504s(base_url) == (histogram + 1, by_client)
 
 
 def test_traceparent_is_continued_in_the_log_line(

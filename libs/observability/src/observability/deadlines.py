@@ -48,6 +48,25 @@ def deadline_scope(seconds: float | None) -> Iterator[float | None]:
         _deadline.reset(token)
 
 
+def at_least(seconds: float) -> None:
+    """Push the deadline in force out to `seconds` from now if it is sooner.
+
+    For a deadline nobody vouches for (an anonymous caller's header): honoured, but never
+    so short that the caller makes the server fail its own requests. Lasts until the
+    enclosing `deadline_scope` ends.
+    """
+    deadline = _deadline.get()
+    floor = time.monotonic() + seconds
+    if deadline is not None and deadline < floor:
+        _deadline.set(floor)
+
+
+def expired() -> bool:
+    """True when a deadline is in force and has passed."""
+    left = remaining()
+    return left is not None and left <= 0
+
+
 def parse_header(value: str | None) -> float | None:
     """Seconds from an `X-Request-Deadline-Ms` value; None when absent or malformed."""
     if value is None:

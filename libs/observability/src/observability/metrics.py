@@ -3,7 +3,11 @@
 - `http_server_request_duration_seconds{http_request_method, http_route,
   http_response_status_code}` histogram: `http_route` is the route *template*
   (`/users/{user_id}`), never the raw path, so cardinality stays bounded;
-- `http_server_active_requests{http_request_method}` gauge.
+- `http_server_active_requests{http_request_method}` gauge;
+- `http_server_client_deadline_exceeded_total{http_request_method, http_route}`: 504s
+  answered after the caller's own `X-Request-Deadline-Ms` had run out. They are counted
+  here instead of in the histogram, so the SLIs (which read the histogram) never count
+  a deadline the client chose against the service.
 
 Buckets are configurable so an SLO latency threshold can be a bucket edge (the
 latency SLI counts requests under `le=threshold`). Several uvicorn workers: set
@@ -20,6 +24,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
     CollectorRegistry,
+    Counter,
     Gauge,
     Histogram,
     generate_latest,
@@ -33,6 +38,7 @@ REQUEST_DURATION = "http_server_request_duration_seconds"
 # The resilience library's per-call histogram (named here: SLOs select on it).
 CALL_DURATION = "resilience_call_duration_seconds"
 ACTIVE_REQUESTS = "http_server_active_requests"
+CLIENT_DEADLINE_EXCEEDED = "http_server_client_deadline_exceeded"
 UNMATCHED_ROUTE = "__unmatched__"
 
 
@@ -40,6 +46,7 @@ UNMATCHED_ROUTE = "__unmatched__"
 class ServerMetrics:
     duration: Histogram
     active: Gauge
+    client_deadline_exceeded: Counter
 
 
 _server_metrics: ServerMetrics | None = None
@@ -65,6 +72,11 @@ def server_metrics(buckets: Sequence[float] | None = None) -> ServerMetrics:
                 "Number of active HTTP server requests.",
                 ["http_request_method"],
                 multiprocess_mode="livesum",
+            ),
+            client_deadline_exceeded=Counter(
+                CLIENT_DEADLINE_EXCEEDED,
+                "HTTP requests answered 504 after the caller's own deadline had passed.",
+                ["http_request_method", "http_route"],
             ),
         )
     return _server_metrics

@@ -17,7 +17,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observability import deadlines
 from observability.metrics import UNMATCHED_ROUTE, ServerMetrics
-from observability.problems import problem_response
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -71,17 +70,12 @@ class ObservabilityMiddleware:
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
-                if budget is not None and budget <= 0:
-                    # The caller has already given up: doing the work would only add load.
-                    response = problem_response(
-                        504,
-                        detail="The request's deadline (X-Request-Deadline-Ms) had passed.",
-                        request_id=request_id,
-                    )
-                    await response(scope, receive, send_with_request_id)
-                else:
-                    with deadlines.deadline_scope(budget):
-                        await self.app(scope, receive, send_with_request_id)
+                # In force, not enforced here: an expired deadline is refused only once the
+                # caller is admitted (the gateway's guard), or a caller that sends 0 would
+                # be answered before authentication and rate limiting ever saw it. The
+                # resilience lib fails outbound calls at once when no time is left.
+                with deadlines.deadline_scope(budget):
+                    await self.app(scope, receive, send_with_request_id)
             except Exception:
                 status = 500
                 log.exception("unhandled exception", method=method, path=path)
@@ -90,7 +84,11 @@ class ObservabilityMiddleware:
                 active.dec()
                 elapsed = time.perf_counter() - started
                 route = _route_template(scope)
-                self.metrics.duration.labels(method, route, str(status)).observe(elapsed)
+                if status == 504 and budget is not None and elapsed >= budget:
+                    # The caller's own deadline ran out: its choice, not an outage.
+                    self.metrics.client_deadline_exceeded.labels(method, route).inc()
+                else:
+                    self.metrics.duration.labels(method, route, str(status)).observe(elapsed)
                 if path not in _QUIET_PATHS:
                     _log_request(method, route, status, elapsed)
 

@@ -63,6 +63,7 @@ def edge_guard(settings: Settings, http: httpx.AsyncClient) -> EdgeGuard:
         limiter=RateLimiter(),
         identified_limit=Limit(settings.rate_limit_rps, settings.rate_limit_burst),
         anonymous_limit=Limit(settings.anon_rate_limit_rps, settings.anon_rate_limit_burst),
+        anonymous_min_deadline_s=settings.anon_min_deadline_s,
     )
 
 

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     # A whole GraphQL request: the 10 KiB query plus an invoke input of 10,000
     # characters, each JSON-escaped to at most 6 bytes, with room to spare.
     graphql_max_body_bytes: int = Field(default=128 * 1024, gt=0)
+    # The floor of an anonymous caller's X-Request-Deadline-Ms (a shorter one is raised).
+    anon_min_deadline_s: float = Field(default=1.0, ge=0)
     # Edge limits (observability.edge): request heads, slow clients, forwarded headers.
     max_head_bytes: int = Field(default=DEFAULT_MAX_HEAD_BYTES, gt=0)
     head_timeout_s: float = Field(default=DEFAULT_HEAD_TIMEOUT_S, gt=0)

@@ -5,7 +5,10 @@ Installed as a FastAPI dependency on the REST, GraphQL and admin routers (probes
 1. credentials → `Identity` (anonymous when none are sent; a bad credential is remembered);
 2. rate limit, by identity when authenticated, by client IP otherwise — also before a
    bad credential is answered, so guessing keys costs the guesser its IP's bucket;
-3. 401 for a bad credential, then the route's policy (401 / 403).
+3. 401 for a bad credential, then the route's policy (401 / 403);
+4. only then the caller's `X-Request-Deadline-Ms`: an anonymous caller's is raised to a
+   floor (it must not make the gateway fail requests at will), and one that has passed
+   is answered 504 — after the caller has paid its rate-limit token.
 The caller's key id and owner are bound to the log context, so every log line of the
 request (the access line included) names them; the key itself is never logged.
 """
@@ -23,7 +26,7 @@ from gateway.auth.oidc import IssuerUnavailable, JwtVerifier, TokenRejected
 from gateway.auth.policy import AuthMode, Forbidden, Unauthenticated, authorize, required_access
 from gateway.auth.ratelimit import Decision, Limit, RateLimiter
 from identity import Identity
-from observability import ProblemError
+from observability import ProblemError, deadlines
 
 ANONYMOUS = Identity("anonymous")
 REALM = 'realm="platform"'
@@ -42,6 +45,7 @@ class EdgeGuard:
     limiter: RateLimiter
     identified_limit: Limit
     anonymous_limit: Limit
+    anonymous_min_deadline_s: float = 1.0
 
     @property
     def challenge(self) -> str:
@@ -100,6 +104,12 @@ class EdgeGuard:
             ) from error
         except Forbidden as error:
             raise ProblemError(403, detail=str(error)) from error
+        if who.is_anonymous:
+            deadlines.at_least(self.anonymous_min_deadline_s)
+        if deadlines.expired():
+            raise ProblemError(
+                504, detail="the request's deadline (X-Request-Deadline-Ms) had passed"
+            )
         request.state.identity = who
         return who
 
