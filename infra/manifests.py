@@ -115,6 +115,30 @@ def allow_dns(p: Platform) -> Obj:
     }
 
 
+# cert-manager's HTTP-01 solver pods (in the Certificate's namespace) answer the ACME
+# challenge on this port, reached through the ingress controller.
+ACME_SOLVER_PORT = 8089
+
+
+def allow_acme_solver(p: Platform) -> Obj:
+    """Default deny would also block the ingress controller from cert-manager's solvers."""
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": "allow-acme-http01-solver", "namespace": p.namespace},
+        "spec": {
+            "podSelector": {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [_namespace_peer(p.ingress_namespace)],
+                    "ports": [{"protocol": "TCP", "port": ACME_SOLVER_PORT}],
+                }
+            ],
+        },
+    }
+
+
 def cluster_issuer(p: Platform) -> Obj:
     """cert-manager ClusterIssuer `letsencrypt` (ACME HTTP-01 through the ingress class)."""
     return {
@@ -536,7 +560,7 @@ def service_objects(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> li
 
 def grouped_objects(specs: list[ServiceSpec], p: Platform) -> dict[str, list[Obj]]:
     """Every object of the platform by owner: `platform` (namespace-wide), then each service."""
-    shared = [namespace(p), default_deny(p), allow_dns(p), cluster_issuer(p)]
+    shared = [namespace(p), default_deny(p), allow_dns(p), allow_acme_solver(p), cluster_issuer(p)]
     if p.efs_file_system_id is not None and any(s.volume for s in specs):
         shared.append(efs_storage_class(p.efs_file_system_id))
     ports = {s.name: s.port for s in specs}

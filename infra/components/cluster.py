@@ -108,6 +108,9 @@ class Cluster(Component):
             endpoint_public_access=True,
             public_access_cidrs=list(cc.public_access_cidrs),
             authentication_mode=eks.AuthenticationMode.API,
+            # The CNI's network policy agent is off by default: without it default-deny
+            # and every per-service NetworkPolicy are accepted and ignored.
+            vpc_cni_options=eks.VpcCniOptionsArgs(enable_network_policy=True),
             access_entries=access_entries,
             create_oidc_provider=True,
             enabled_cluster_log_types=LOG_TYPES,

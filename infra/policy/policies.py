@@ -134,6 +134,15 @@ def eks_endpoint_restricted(type_: str, props: Props, urn: str = "") -> list[str
     return []
 
 
+def eks_network_policy_enforced(type_: str, props: Props, urn: str = "") -> list[str]:
+    """The VPC CNI enforces NetworkPolicies only with its network policy agent on."""
+    if type_ != "eks:index:Cluster":
+        return []
+    if (props.get("vpcCniOptions") or {}).get("enableNetworkPolicy") is not True:
+        return ["EKS cluster must enable the VPC CNI network policy agent (enableNetworkPolicy)"]
+    return []
+
+
 def k8s_containers_hardened(type_: str, props: Props, urn: str = "") -> list[str]:
     """No container as root, requests and limits set, liveness and readiness probes set."""
     if type_ not in WORKLOAD_TYPES:
@@ -188,6 +197,10 @@ RESOURCE_CHECKS: dict[str, tuple[str, Callable[[str, Props, str], list[str]]]] =
     "eks-endpoint-restricted": (
         "EKS API endpoints are not open to the internet",
         eks_endpoint_restricted,
+    ),
+    "eks-network-policy-enforced": (
+        "NetworkPolicies are enforced (VPC CNI network policy agent on)",
+        eks_network_policy_enforced,
     ),
     "k8s-containers-hardened": (
         "containers are non-root with resources and probes",

@@ -323,3 +323,20 @@ def test_gateway_reads_its_api_keys_from_an_optional_read_only_secret(dev: Progr
     assert mount["readOnly"] is True
     assert volume["secret"]["secretName"] == "gateway-api-keys"
     assert volume["secret"]["optional"] is True, "the gateway must start before keys exist"
+
+
+def test_network_policies_are_enforced_by_the_vpc_cni(stack_run: ProgramRun) -> None:
+    cni = stack_run.one("eks:index:Cluster").inputs["vpcCniOptions"]
+    assert cni["enableNetworkPolicy"] is True
+
+
+def test_the_ingress_controller_reaches_cert_managers_http01_solvers(
+    stack_run: ProgramRun,
+) -> None:
+    policy = _find(_objects(stack_run), "NetworkPolicy", "allow-acme-http01-solver")["spec"]
+    assert policy["podSelector"] == {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
+    (rule,) = policy["ingress"]
+    assert rule["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+    ]
+    assert rule["ports"] == [{"protocol": "TCP", "port": 8089}]

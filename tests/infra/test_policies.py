@@ -155,6 +155,7 @@ NEGATIVE_CASES = [
     ),
     ("eks-endpoint-restricted", "eks:index:Cluster", _set(["0.0.0.0/0"], "publicAccessCidrs")),
     ("eks-endpoint-restricted", "eks:index:Cluster", _pop("publicAccessCidrs")),
+    ("eks-network-policy-enforced", "eks:index:Cluster", _pop("vpcCniOptions")),
     (
         "k8s-images-pinned",
         "kubernetes:apps/v1:Deployment",
