@@ -88,8 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await upstreams.aclose()
 
     async def remote_endpoint_available(app: FastAPI) -> bool:
+        # Ready while some replica can take a call: not ejected, and its breaker not open.
+        # Ejection alone never empties the set (the last replica is kept), so with one
+        # replica the breaker is what says the remote cannot be called.
         remote = app.state.upstreams.remote
-        return remote is not None and remote.ready()
+        if remote is None or not remote.ready():
+            return False
+        return any(state != "open" for state in remote.breaker_states().values())
 
     app = observability.create_app(
         "gateway",
