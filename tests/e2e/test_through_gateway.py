@@ -107,6 +107,21 @@ def test_writes_need_credentials_and_services_refuse_direct_calls(platform: Plat
     assert direct_users.status_code == 401
 
 
+def test_every_service_refuses_unsigned_calls_and_probes_stay_open(platform: Platform) -> None:
+    predict = {"agents": {"a": {"vector": [1.0], "model": "m", "agent_type": "t"}}}
+
+    direct = {
+        "predictor": httpx.post(f"{platform.url('predictor')}/predict", json=predict),
+        "catalog": httpx.get(f"{platform.url('catalog')}/llms"),
+    }
+    pause = httpx.post(f"{platform.url('backend')}/control/pause")
+    health = httpx.get(f"{platform.url('dumbkv')}/health")
+
+    assert {name: r.status_code for name, r in direct.items()} == {"predictor": 401, "catalog": 401}
+    assert pause.status_code == 404, "the backend's control routes are off in make run"
+    assert (health.status_code, health.json()) == (200, {"status": "healthy"})
+
+
 def test_fuzzing_every_api_through_the_gateway_with_an_admin_key_finds_no_server_error(
     platform: Platform,
 ) -> None:

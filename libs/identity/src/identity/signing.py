@@ -235,8 +235,8 @@ class ReplayCache:
     A header verifies for `max_age_s` either side of its timestamp, so a nonce accepted
     at local time t can verify again until at most t + 2 x max_age_s: it is kept that
     long, then forgotten. Entries are in arrival order, which is also expiry order.
-    Bounded (default 100,000: 20,000 signed requests per second per process at the
-    5 s window, far above any service's throughput); past the bound the oldest entry
+    Bounded (default 100,000: 10,000 signed requests per second per process, each kept
+    10 s, far above any service's throughput); past the bound the oldest entry
     goes first, so protection then covers the last `max_entries` requests. Only
     requests with a valid signature are recorded, so only the gateway fills it.
     One per process: not shared between replicas or workers.
