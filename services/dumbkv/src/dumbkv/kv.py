@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dumbkv import crypto
-from dumbkv.store import Store
+from dumbkv.store import KVStore
 
 
 class ValueTooLarge(Exception):
@@ -21,7 +21,7 @@ class Stored:
 
 
 class KeyValueService:
-    def __init__(self, store: Store, *, pepper: bytes, max_value_bytes: int) -> None:
+    def __init__(self, store: KVStore, *, pepper: bytes, max_value_bytes: int) -> None:
         self.store = store
         self.pepper = pepper
         self.max_value_bytes = max_value_bytes

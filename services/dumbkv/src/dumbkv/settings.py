@@ -33,7 +33,7 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("DUMBKV_PEPPER"), repr=False
     )
     max_value_bytes: int = Field(default=1024 * 1024, gt=0)
-    pool_size: int = Field(default=10, gt=0)
+    pool_size: int = Field(default=20, gt=0)
     identity_secret: str | None = Field(
         default=None,
         validation_alias=AliasChoices(SECRET_ENV, "DUMBKV_IDENTITY_SECRET"),

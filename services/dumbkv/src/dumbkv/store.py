@@ -1,8 +1,9 @@
-"""Storage: SQLAlchemy 2 async on SQLite (aiosqlite) or Postgres (asyncpg).
+"""Storage: `Store.open` gives Postgres (SQLAlchemy 2 async, asyncpg) or SQLite
+(`dumbkv.sqlite_store`: reads on the loop, group-committed writes), one interface.
 
-Every operation is one statement in its own transaction (`engine.begin()`), rolled back
-on any error, so one failed statement can never poison later requests (the original's
-"current transaction is aborted" until restart). Insert-if-absent, overwrite and
+Every operation is one statement in its own transaction, rolled back on any error, so
+one failed statement can never poison later requests (the original's "current
+transaction is aborted" until restart). Insert-if-absent, overwrite and
 compare-and-set are single statements that behave the same on both databases.
 """
 
@@ -13,13 +14,12 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -78,41 +78,44 @@ def database_url(database_type: str, location: str) -> str:
 _NO_RESET: dict[str, Any] = {"pool_reset_on_return": None}
 
 
-class Store:
-    """Rows by id. `engine` serves writes; `read_engine` serves reads (the same engine on
-    Postgres; on SQLite a separate pool, because WAL readers never block the writer)."""
+class KVStore(Protocol):
+    """What the domain needs of a store; `Store.open` gives one for either database."""
 
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        *,
-        read_engine: AsyncEngine | None = None,
-        lock_file: Any | None = None,
-    ) -> None:
+    dialect: str
+
+    async def close(self) -> None: ...
+    async def migrate(self) -> None: ...
+    async def ping(self) -> None: ...
+    async def get(self, row_id: str) -> Row: ...
+    async def insert(self, row_id: str, value: bytes, *, ttl_s: float | None) -> int: ...
+    async def put(self, row_id: str, value: bytes, *, ttl_s: float | None) -> int: ...
+    async def compare_and_set(
+        self, row_id: str, value: bytes, *, expected_version: int, ttl_s: float | None
+    ) -> int: ...
+    async def delete(self, row_id: str) -> None: ...
+
+
+class Store:
+    """Rows by id on Postgres, through a pool of `pool_size` connections and no overflow:
+    a connection opened per burst and closed after it is set-up work on every request
+    (the pool waits up to 5 s for a free one instead, then 503)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self.read_engine = read_engine or engine
         self.dialect = engine.dialect.name
-        self._lock_file = lock_file
 
     @classmethod
-    def open(cls, database_type: str, location: str, *, pool_size: int = 10) -> Store:
+    def open(cls, database_type: str, location: str, *, pool_size: int = 20) -> KVStore:
         if database_type == "sqlite":
+            from dumbkv.sqlite_store import SqliteStore  # it builds on this module
+
             path = Path(location).expanduser()
             path.parent.mkdir(parents=True, exist_ok=True)
-            lock_file = _lock_single_writer(path)
-            url = database_url("sqlite", str(path))
-            # One writer connection: SQLite takes one write lock at a time anyway, and
-            # several pooled writers would wait on it in busy-handler sleeps (tail latency);
-            # readers get their own pool.
-            writer = create_async_engine(url, pool_size=1, max_overflow=0, **_NO_RESET)
-            readers = create_async_engine(url, pool_size=4, max_overflow=0, **_NO_RESET)
-            for engine in (writer, readers):
-                _configure_sqlite(engine)
-            return cls(writer, read_engine=readers, lock_file=lock_file)
+            return SqliteStore(path, lock_file=_lock_single_writer(path))
         engine = create_async_engine(
             database_url(database_type, location),
             pool_size=pool_size,
-            max_overflow=pool_size,
+            max_overflow=0,
             pool_timeout=5,
             **_NO_RESET,
             connect_args={"timeout": 5, "command_timeout": 10},
@@ -121,10 +124,6 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
-        if self.read_engine is not self.engine:
-            await self.read_engine.dispose()
-        if self._lock_file is not None:
-            self._lock_file.close()
 
     async def migrate(self) -> None:
         """Apply every Alembic migration not yet applied (idempotent)."""
@@ -138,7 +137,7 @@ class Store:
             await conn.execute(sa.text("SELECT 1"))
 
     async def get(self, row_id: str) -> Row:
-        async with _Transaction(self.read_engine) as conn:
+        async with _Transaction(self.engine) as conn:
             found = (
                 await conn.execute(
                     sa.select(kv.c.value, kv.c.version, kv.c.expires_at).where(kv.c.id == row_id)
@@ -272,17 +271,6 @@ def _expired(expires_at: float | None) -> bool:
     return expires_at is not None and expires_at <= time.time()
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        # WAL + synchronous=FULL: an acknowledged write survives a crash or power cut.
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=5000")
-        cursor.close()
-
-
 def _lock_single_writer(path: Path) -> Any:
     lock_path = path.with_name(path.name + ".lock")
     handle = lock_path.open("a")
@@ -297,6 +285,16 @@ def _lock_single_writer(path: Path) -> Any:
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     return handle
+
+
+def migrate_sqlite(path: Path) -> None:
+    """Apply the Alembic migrations to a SQLite file (blocking: run it off the loop)."""
+    engine = sa.create_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:
+            _upgrade_to_head(connection)
+    finally:
+        engine.dispose()
 
 
 def _upgrade_to_head(connection: sa.Connection) -> None:
