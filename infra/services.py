@@ -125,7 +125,8 @@ SQLITE_DIR = "/data/dumbkvstore"
 # `gateway-api-keys` (key `keys.db`); see docs/security.md "Issuing keys in the cluster".
 GATEWAY_KEYS_DIR = "/etc/gateway/keys"
 GATEWAY_KEYS = SecretFiles(secret_name="gateway-api-keys", mount_path=GATEWAY_KEYS_DIR)  # noqa: S106 - a Secret's name
-# The gateway signs caller identities with it; dumbkv and users verify (libs/identity).
+# The gateway signs caller identities with it; dumbkv, users and the predictor verify
+# (libs/identity).
 IDENTITY_SECRET_ENV = {"PLATFORM_IDENTITY_SECRET": ("platform-identity", "secret")}
 DB_NAME = "dumbkv"
 
@@ -186,6 +187,7 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
             replicas=scale,
             max_replicas=10 if prod else 3,
             slos=PREDICTOR_SLOS,
+            secret_env=IDENTITY_SECRET_ENV,
             calls=("predictor-backend",),
             termination_grace_s=20,
         ),
