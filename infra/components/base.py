@@ -33,6 +33,16 @@ class Component(pulumi.ComponentResource):
     def child(self, **extra: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, **extra)
 
+    def named(self, **extra: Any) -> pulumi.ResourceOptions:
+        """Options of a child with a fixed physical name: a replacement must delete the old
+        one first (create-before-replace would fail with AlreadyExists)."""
+        return self.child(delete_before_replace=True, **extra)
+
+    def data(self, **extra: Any) -> pulumi.ResourceOptions:
+        """Options of a named child holding data: also `protect`ed where the stack protects
+        its data (prod), so no `up` or `destroy` can delete it without an explicit unprotect."""
+        return self.named(protect=self.cfg.deletion_protection, **extra)
+
 
 def policy_json(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
     """An IAM policy document (statements may hold outputs) as a JSON string output."""

@@ -70,7 +70,7 @@ class Catalog(Component):
             name=f"/aws/lambda/{fn_name}",
             retention_in_days=cat.log_retention_days,
             tags=tags,
-            opts=self.child(),
+            opts=self.named(),
         )
         role = aws.iam.Role(
             self.name("catalog"),
@@ -85,7 +85,7 @@ class Catalog(Component):
                 ]
             ),
             tags=tags,
-            opts=self.child(),
+            opts=self.named(),
         )
         self.policy = aws.iam.RolePolicy(
             self.name("catalog"),
@@ -117,7 +117,7 @@ class Catalog(Component):
                 }
             },
             tags=tags,
-            opts=self.child(depends_on=[log_group, self.policy]),
+            opts=self.named(depends_on=[log_group, self.policy]),
         )
         self.alias = aws.lambda_.Alias(
             self.name("catalog-live"),
@@ -164,7 +164,7 @@ class Catalog(Component):
             name=f"/{cfg.project}/{cfg.stack}/catalog-api",
             retention_in_days=cat.log_retention_days,
             tags=tags,
-            opts=self.child(),
+            opts=self.named(),
         )
         self.stage = aws.apigatewayv2.Stage(
             self.name("catalog-default"),
@@ -234,6 +234,6 @@ class Catalog(Component):
                     treat_missing_data="notBreaching",
                     alarm_description=f"catalog Lambda {name} (alias {ALIAS})",
                     tags=self.tags(),
-                    opts=self.child(),
+                    opts=self.named(),
                 )
             )

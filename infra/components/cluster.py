@@ -80,7 +80,8 @@ class Cluster(Component):
             description=f"{self.cluster_name}: envelope encryption of Kubernetes Secrets",
             enable_key_rotation=True,
             tags=tags,
-            opts=self.child(),
+            # Losing it makes every Secret in etcd unreadable.
+            opts=self.child(protect=cfg.deletion_protection),
         )
         access_entries = {
             ("deploy", "preview")[i] if i < 2 else f"admin-{i - 2}": eks.AccessEntryArgs(
@@ -135,7 +136,7 @@ class Cluster(Component):
                 ]
             ),
             tags=tags,
-            opts=self.child(),
+            opts=self.named(),
         )
         for i, arn in enumerate(NODE_POLICIES):
             aws.iam.RolePolicyAttachment(
@@ -196,7 +197,7 @@ class Cluster(Component):
                 self.oidc_provider_arn, self.oidc_issuer, namespace, sa
             ).apply(lambda doc: json.dumps(doc, sort_keys=True)),
             tags=self.tags(service),
-            opts=self.child(),
+            opts=self.named(),
         )
         if statements:
             aws.iam.RolePolicy(

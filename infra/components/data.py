@@ -36,13 +36,13 @@ class Data(Component):
             enable_key_rotation=True,
             deletion_window_in_days=30 if cfg.is_prod else 7,
             tags=self.tags(),
-            opts=self.child(),
+            opts=self.child(protect=protect),
         )
         aws.kms.Alias(
             self.name("data-alias"),
             name=f"alias/{cfg.prefix}-data",
             target_key_id=self.key.key_id,
-            opts=self.child(),
+            opts=self.named(),
         )
 
         self.users_table = self._table("users", "id", "users")
@@ -56,7 +56,7 @@ class Data(Component):
             name=self.name("dumbkv-db"),
             subnet_ids=private_subnet_ids,
             tags=self.tags("dumbkv"),
-            opts=self.child(),
+            opts=self.named(),
         )
         self.db_security_group = aws.ec2.SecurityGroup(
             self.name("dumbkv-db"),
@@ -115,7 +115,7 @@ class Data(Component):
             performance_insights_enabled=cfg.is_prod,
             enabled_cloudwatch_logs_exports=["postgresql"],
             tags=self.tags("dumbkv"),
-            opts=self.child(),
+            opts=self.data(),
         )
         self.db_secret_arn = self.db.master_user_secrets.apply(lambda s: s[0].secret_arn or "")
         self.db_host = self.db.address
@@ -132,7 +132,7 @@ class Data(Component):
             server_side_encryption={"enabled": True, "kms_key_arn": self.key.arn},
             deletion_protection_enabled=self.cfg.deletion_protection,
             tags=self.tags(service),
-            opts=self.child(),
+            opts=self.data(),
         )
 
     def _avatars(self, account_id: pulumi.Input[str]) -> aws.s3.Bucket:
@@ -144,7 +144,7 @@ class Data(Component):
             bucket=pulumi.Output.concat(cfg.prefix, "-avatars-", account_id),
             force_destroy=not cfg.is_prod,
             tags=tags,
-            opts=self.child(),
+            opts=self.data(),
         )
         aws.s3.BucketPublicAccessBlock(
             self.name("avatars"),

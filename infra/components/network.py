@@ -158,7 +158,7 @@ class Network(Component):
             name=f"/{cfg.project}/{cfg.stack}/vpc-flow-logs",
             retention_in_days=net.flow_log_retention_days,
             tags=tags,
-            opts=self.child(),
+            opts=self.named(),
         )
         flow_role = aws.iam.Role(
             self.name("flow-logs"),
@@ -173,7 +173,7 @@ class Network(Component):
                 ]
             ),
             tags=tags,
-            opts=self.child(),
+            opts=self.named(),
         )
         aws.iam.RolePolicy(
             self.name("flow-logs"),

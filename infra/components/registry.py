@@ -94,7 +94,7 @@ class Registry(pulumi.ComponentResource):
                 encryption_configurations=[{"encryption_type": "KMS"}],
                 tags=cfg.tags(image),
                 # Every deployed digest of every stack lives here.
-                opts=pulumi.ResourceOptions(parent=self, protect=True),
+                opts=pulumi.ResourceOptions(parent=self, protect=True, delete_before_replace=True),
             )
             aws.ecr.LifecyclePolicy(
                 name, repository=repo.name, policy=lifecycle_policy(cfg.keep_last), opts=child

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from pulumi_policy import (
     EnforcementLevel,
+    PolicyResourceOptions,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -182,6 +183,61 @@ def k8s_images_pinned(type_: str, props: Props, urn: str = "") -> list[str]:
     ]
 
 
+# Type -> the input that fixes its physical name (unique in the account or region). The EKS
+# cluster is left out on purpose: replacing it is a migration, not an `up` (docs/infra.md).
+PHYSICAL_NAMES = {
+    "aws:cloudwatch/logGroup:LogGroup": "name",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "name",
+    "aws:dynamodb/table:Table": "name",
+    "aws:ecr/repository:Repository": "name",
+    "aws:iam/role:Role": "name",
+    "aws:kms/alias:Alias": "name",
+    "aws:lambda/function:Function": "name",
+    "aws:rds/instance:Instance": "identifier",
+    "aws:rds/subnetGroup:SubnetGroup": "name",
+    "aws:s3/bucket:Bucket": "bucket",
+}
+PROD_DATA_TYPES = frozenset(
+    {
+        "aws:kms/key:Key",
+        "aws:dynamodb/table:Table",
+        "aws:s3/bucket:Bucket",
+        "aws:rds/instance:Instance",
+    }
+)
+
+
+def named_delete_before_replace(
+    type_: str, props: Props, urn: str, opts: PolicyResourceOptions
+) -> list[str]:
+    field = PHYSICAL_NAMES.get(type_)
+    if field is None or not props.get(field) or opts.delete_before_replace:
+        return []
+    return [f"{type_} has a fixed {field}: set delete_before_replace (else AlreadyExists)"]
+
+
+def prod_data_protected(
+    type_: str, props: Props, urn: str, opts: PolicyResourceOptions
+) -> list[str]:
+    if stack_of(urn) != "prod" or type_ not in PROD_DATA_TYPES or opts.protect:
+        return []
+    return [f"prod {type_} holds data: set protect"]
+
+
+OPTION_CHECKS: dict[
+    str, tuple[str, Callable[[str, Props, str, PolicyResourceOptions], list[str]]]
+] = {
+    "named-resources-delete-before-replace": (
+        "resources with a fixed physical name are replaced delete-first",
+        named_delete_before_replace,
+    ),
+    "prod-data-protected": (
+        "prod keys, tables, buckets and databases are protected",
+        prod_data_protected,
+    ),
+}
+
+
 RESOURCE_CHECKS: dict[str, tuple[str, Callable[[str, Props, str], list[str]]]] = {
     "dynamodb-pitr-sse": ("DynamoDB tables have PITR and SSE (KMS)", dynamodb_pitr_sse),
     "rds-encrypted-private": ("RDS instances are encrypted and not public", rds_encrypted_private),
@@ -294,6 +350,23 @@ def _resource_policy(
     )
 
 
+def _option_policy(
+    name: str,
+    description: str,
+    check: Callable[[str, Props, str, PolicyResourceOptions], list[str]],
+) -> ResourceValidationPolicy:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        for message in check(args.resource_type, args.props, args.urn, args.opts):
+            report_violation(message, None)
+
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=EnforcementLevel.MANDATORY,
+    )
+
+
 def _s3_validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     for message, urn in s3_private_encrypted(args.resources):
         report_violation(message, urn)
@@ -301,6 +374,7 @@ def _s3_validate(args: StackValidationArgs, report_violation: ReportViolation) -
 
 POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     *(_resource_policy(name, desc, check) for name, (desc, check) in RESOURCE_CHECKS.items()),
+    *(_option_policy(name, desc, check) for name, (desc, check) in OPTION_CHECKS.items()),
     StackValidationPolicy(
         name="s3-private-encrypted",
         description="S3 buckets block public access and are encrypted by default",

@@ -53,6 +53,8 @@ class Registered:
     outputs: dict[str, Any]
     urn: str
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    protect: bool = False
+    delete_before_replace: bool = False
 
 
 @dataclass
@@ -185,7 +187,11 @@ class NoResourceReferencesMonitor(pulumi_mocks.MockMonitor):
                 last = self._run.resources[-1]
                 deps = {k: list(v.urns) for k, v in request.propertyDependencies.items()}
                 self._run.resources[-1] = replace(
-                    last, urn=response.urn, property_dependencies=deps
+                    last,
+                    urn=response.urn,
+                    property_dependencies=deps,
+                    protect=bool(request.protect),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                 )
             return response
 

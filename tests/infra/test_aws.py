@@ -292,3 +292,25 @@ def test_irsa_roles_trust_only_their_service_account(stack_run: ProgramRun) -> N
         conditions = statement["Condition"]["StringEquals"]
         assert f"system:serviceaccount:platform:{service}" in conditions.values()
         assert "sts.amazonaws.com" in conditions.values()
+
+
+# --- replacement and protection ---------------------------------------------------------
+
+
+def test_every_fixed_physical_name_is_replaced_delete_first(stack_run: ProgramRun) -> None:
+    from infra.policy.policies import PHYSICAL_NAMES
+
+    named = [r for r in stack_run.resources if r.inputs.get(PHYSICAL_NAMES.get(r.type, "\0"))]
+    assert len(named) > 15
+    assert [r.name for r in named if not r.delete_before_replace] == []
+
+
+def test_prod_data_is_protected_and_dev_data_is_not(dev: ProgramRun, prod: ProgramRun) -> None:
+    data = (
+        "aws:kms/key:Key",
+        "aws:dynamodb/table:Table",
+        "aws:s3/bucket:Bucket",
+        "aws:rds/instance:Instance",
+    )
+    for run, protected in ((dev, False), (prod, True)):
+        assert {r.protect for t in data for r in run.of_type(t)} == {protected}, run.stack

@@ -4,6 +4,7 @@ fires on a resource that breaks it."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -21,14 +22,18 @@ from infra.policy.policies import POLICIES, TAGGABLE_TYPES
 from tests.infra.conftest import registry_run
 from tests.infra.mocking import ProgramRun, Registered
 
-OPTS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
+
+def _opts(r: Registered) -> PolicyResourceOptions:
+    return PolicyResourceOptions(
+        r.protect, [], r.delete_before_replace, [], PolicyCustomTimeouts(0, 0, 0), []
+    )
 
 
 def _violations(resources: list[Registered]) -> list[tuple[str, str, str]]:
     """Run the real PolicyPack policies (as the analyzer would) over `resources`."""
     found: list[tuple[str, str, str]] = []
     policy_resources = {
-        r.urn: PolicyResource(r.type, r.inputs, r.urn, r.name, OPTS, None, None, [], {})
+        r.urn: PolicyResource(r.type, r.inputs, r.urn, r.name, _opts(r), None, None, [], {})
         for r in resources
     }
     for r in resources:
@@ -39,7 +44,7 @@ def _violations(resources: list[Registered]) -> list[tuple[str, str, str]]:
     for policy in POLICIES:
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
-                args = ResourceValidationArgs(r.type, r.inputs, r.urn, r.name, OPTS, None)
+                args = ResourceValidationArgs(r.type, r.inputs, r.urn, r.name, _opts(r), None)
                 policy.validate(
                     args, lambda msg, urn, p=policy, r=r: found.append((p.name, r.urn, msg))
                 )
@@ -63,8 +68,11 @@ def test_the_tag_policy_knows_every_taggable_type_the_program_declares(
     assert stack_run.taggable_types <= TAGGABLE_TYPES
 
 
-def _broken(run: ProgramRun, type_: str, change: Any, stack: str | None = None) -> list[Registered]:
-    """The run's resources with one resource of `type_` changed by `change(inputs)`."""
+def _broken(
+    run: ProgramRun, type_: str, change: Any, stack: str | None = None, **options: bool
+) -> list[Registered]:
+    """The run's resources with one resource of `type_` changed by `change(inputs)` (and
+    its options by `options`)."""
     out = []
     done = False
     for r in run.resources:
@@ -72,7 +80,7 @@ def _broken(run: ProgramRun, type_: str, change: Any, stack: str | None = None) 
             inputs = copy.deepcopy(r.inputs)
             change(inputs)
             urn = r.urn.replace(f":{run.stack}::", f":{stack}::") if stack else r.urn
-            r = Registered(r.type, r.name, inputs, r.outputs, urn, r.property_dependencies)
+            r = replace(r, inputs=inputs, urn=urn, **options)
             done = True
         out.append(r)
     assert done, type_
@@ -191,5 +199,34 @@ def test_prod_deletion_protection_fires_only_in_prod(
 ) -> None:
     unprotected = _set(False, field)
     assert _violations(_broken(dev, type_, unprotected)) == []  # dev may delete
-    found = _violations(_broken(dev, type_, unprotected, stack="prod"))
+    found = _violations(_broken(dev, type_, unprotected, stack="prod", protect=True))
     assert {name for name, _, _ in found} == {"prod-deletion-protection"}
+
+
+def _unchanged(inputs: dict[str, Any]) -> None:
+    return None
+
+
+@pytest.mark.parametrize(
+    "type_",
+    [
+        "aws:kms/key:Key",
+        "aws:dynamodb/table:Table",
+        "aws:s3/bucket:Bucket",
+        "aws:rds/instance:Instance",
+    ],
+)
+def test_prod_data_protected_fires_on_unprotected_prod_data(prod: ProgramRun, type_: str) -> None:
+    found = _violations(_broken(prod, type_, _unchanged, protect=False))
+    assert {name for name, _, _ in found} == {"prod-data-protected"}
+
+
+@pytest.mark.parametrize(
+    "type_",
+    ["aws:rds/instance:Instance", "aws:iam/role:Role", "aws:dynamodb/table:Table"],
+)
+def test_a_fixed_physical_name_without_delete_before_replace_is_a_violation(
+    dev: ProgramRun, type_: str
+) -> None:
+    found = _violations(_broken(dev, type_, _unchanged, delete_before_replace=False))
+    assert {name for name, _, _ in found} == {"named-resources-delete-before-replace"}
