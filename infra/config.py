@@ -78,6 +78,7 @@ class DatabaseConfig:
     engine_version: str = "16"
     multi_az: bool = False
     backup_retention_days: int = 7
+    log_retention_days: int = 30
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -83,6 +83,14 @@ class Cluster(Component):
             # Losing it makes every Secret in etcd unreadable.
             opts=self.child(protect=cfg.deletion_protection),
         )
+        # EKS creates its log group without retention on first write: create it first.
+        control_plane_logs = aws.cloudwatch.LogGroup(
+            self.name("eks-logs"),
+            name=f"/aws/eks/{self.cluster_name}/cluster",
+            retention_in_days=cc.log_retention_days,
+            tags=tags,
+            opts=self.named(),
+        )
         access_entries = {
             ("deploy", "preview")[i] if i < 2 else f"admin-{i - 2}": eks.AccessEntryArgs(
                 principal_arn=arn,
@@ -120,7 +128,7 @@ class Cluster(Component):
             skip_default_security_groups=True,
             deletion_protection=cfg.deletion_protection,
             tags=tags,
-            opts=self.child(),
+            opts=self.child(depends_on=[control_plane_logs]),
         )
 
         node_role = aws.iam.Role(

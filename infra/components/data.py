@@ -85,9 +85,18 @@ class Data(Component):
             opts=self.child(),
         )
         db = cfg.database
+        identifier = self.name("dumbkv")
+        # RDS creates its log group without retention on first export: create it first.
+        db_logs = aws.cloudwatch.LogGroup(
+            self.name("dumbkv-db-logs"),
+            name=f"/aws/rds/instance/{identifier}/postgresql",
+            retention_in_days=db.log_retention_days,
+            tags=self.tags("dumbkv"),
+            opts=self.named(),
+        )
         self.db = aws.rds.Instance(
             self.name("dumbkv-db"),
-            identifier=self.name("dumbkv"),
+            identifier=identifier,
             engine="postgres",
             engine_version=db.engine_version,
             instance_class=db.instance_class,
@@ -115,7 +124,7 @@ class Data(Component):
             performance_insights_enabled=cfg.is_prod,
             enabled_cloudwatch_logs_exports=["postgresql"],
             tags=self.tags("dumbkv"),
-            opts=self.data(),
+            opts=self.data(depends_on=[db_logs]),
         )
         self.db_secret_arn = self.db.master_user_secrets.apply(lambda s: s[0].secret_arn or "")
         self.db_host = self.db.address

@@ -144,6 +144,12 @@ def eks_network_policy_enforced(type_: str, props: Props, urn: str = "") -> list
     return []
 
 
+def log_groups_expire(type_: str, props: Props, urn: str = "") -> list[str]:
+    if type_ == "aws:cloudwatch/logGroup:LogGroup" and not props.get("retentionInDays"):
+        return ["CloudWatch log group must set retentionInDays (never-expiring logs)"]
+    return []
+
+
 def k8s_containers_hardened(type_: str, props: Props, urn: str = "") -> list[str]:
     """No container as root, requests and limits set, liveness and readiness probes set."""
     if type_ not in WORKLOAD_TYPES:
@@ -258,6 +264,7 @@ RESOURCE_CHECKS: dict[str, tuple[str, Callable[[str, Props, str], list[str]]]] =
         "NetworkPolicies are enforced (VPC CNI network policy agent on)",
         eks_network_policy_enforced,
     ),
+    "log-groups-expire": ("CloudWatch log groups have a retention", log_groups_expire),
     "k8s-containers-hardened": (
         "containers are non-root with resources and probes",
         k8s_containers_hardened,

@@ -314,3 +314,22 @@ def test_prod_data_is_protected_and_dev_data_is_not(dev: ProgramRun, prod: Progr
     )
     for run, protected in ((dev, False), (prod, True)):
         assert {r.protect for t in data for r in run.of_type(t)} == {protected}, run.stack
+
+
+# --- log retention ----------------------------------------------------------------------
+
+
+def test_the_log_groups_aws_services_write_to_exist_with_the_configured_retention(
+    stack_run: ProgramRun,
+) -> None:
+    from infra.render_manifests import stack_config
+
+    cfg = stack_config(stack_run.stack)
+    groups = {g.inputs["name"]: g for g in stack_run.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    cluster = stack_run.one("eks:index:Cluster").inputs["name"]
+    db = stack_run.one("aws:rds/instance:Instance").inputs["identifier"]
+    eks_logs = groups[f"/aws/eks/{cluster}/cluster"]
+    rds_logs = groups[f"/aws/rds/instance/{db}/postgresql"]
+    assert eks_logs.inputs["retentionInDays"] == cfg.cluster.log_retention_days
+    assert rds_logs.inputs["retentionInDays"] == cfg.database.log_retention_days
+    assert all(g.inputs.get("retentionInDays") for g in groups.values())

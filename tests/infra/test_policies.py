@@ -164,6 +164,7 @@ NEGATIVE_CASES = [
     ("eks-endpoint-restricted", "eks:index:Cluster", _set(["0.0.0.0/0"], "publicAccessCidrs")),
     ("eks-endpoint-restricted", "eks:index:Cluster", _pop("publicAccessCidrs")),
     ("eks-network-policy-enforced", "eks:index:Cluster", _pop("vpcCniOptions")),
+    ("log-groups-expire", "aws:cloudwatch/logGroup:LogGroup", _pop("retentionInDays")),
     (
         "k8s-images-pinned",
         "kubernetes:apps/v1:Deployment",
