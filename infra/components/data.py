@@ -14,6 +14,11 @@ from infra.config import StackConfig
 from infra.services import DB_NAME
 
 
+def postgres_family(engine_version: str) -> str:
+    """The parameter group family of a Postgres engine version (`16.4` -> `postgres16`)."""
+    return f"postgres{engine_version.split('.')[0]}"
+
+
 class Data(Component):
     component = "data"
 
@@ -74,9 +79,11 @@ class Data(Component):
             tags=self.tags("dumbkv"),
             opts=self.child(),
         )
+        family = postgres_family(cfg.database.engine_version)
         params = aws.rds.ParameterGroup(
-            self.name("dumbkv-pg16"),
-            family="postgres16",
+            # One group per major version: an upgrade creates the new one beside the old.
+            self.name(f"dumbkv-pg{family.removeprefix('postgres')}"),
+            family=family,
             parameters=[
                 {"name": "rds.force_ssl", "value": "1"},
                 {"name": "log_min_duration_statement", "value": "500"},

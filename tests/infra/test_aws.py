@@ -333,3 +333,20 @@ def test_the_log_groups_aws_services_write_to_exist_with_the_configured_retentio
     assert eks_logs.inputs["retentionInDays"] == cfg.cluster.log_retention_days
     assert rds_logs.inputs["retentionInDays"] == cfg.database.log_retention_days
     assert all(g.inputs.get("retentionInDays") for g in groups.values())
+
+
+@pytest.mark.parametrize(("version", "family"), [("16", "postgres16"), ("17.2", "postgres17")])
+def test_the_parameter_group_family_follows_the_engine_version(version: str, family: str) -> None:
+    from infra.render_manifests import stack_config
+    from tests.infra.conftest import build_stack
+
+    database = {**stack_config("dev").database.__dict__}
+    raw = {
+        "instanceClass": database["instance_class"],
+        "multiAz": False,
+        "backupRetentionDays": 3,
+        "engineVersion": version,
+    }
+    run = build_stack("dev", database=raw)
+    assert run.one("aws:rds/parameterGroup:ParameterGroup").inputs["family"] == family
+    assert run.one("aws:rds/instance:Instance").inputs["engineVersion"] == version
