@@ -17,7 +17,7 @@ clients, with the loop mostly idle). Here:
   commit per write: group commit, as PostgreSQL (`commit_delay`) and InnoDB do it.
   Nobody waits for a batch to fill: an idle writer commits the first write at once.
 
-The schema is Alembic's (`Store.migrate`); the statements mirror `dumbkv.store`'s, so
+The schema is Alembic's (`migrate`) and the statements are `dumbkv.store`'s, so
 insert-if-absent, overwrite and compare-and-set mean the same on both databases.
 """
 
@@ -33,27 +33,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dumbkv.store import Conflict, NotFound, Row, StoreUnavailable, migrate_sqlite
+from dumbkv.store import (
+    SQL_CAS,
+    SQL_DELETE,
+    SQL_GET,
+    SQL_INSERT,
+    SQL_PUT,
+    Conflict,
+    Row,
+    StoreUnavailable,
+    expiry,
+    live,
+    migrate_sqlite,
+    version_or_conflict,
+)
 
 # Most writes that one transaction takes: bounds how long the first of them waits on
 # the rest being applied (each ~10 us) before its commit.
 MAX_BATCH = 256
 BUSY_TIMEOUT_MS = 5000
-
-_GET = "SELECT value, version, expires_at FROM kv WHERE id = ?"
-_UPSERT = (
-    "INSERT INTO kv (id, value, version, expires_at, updated_at) VALUES (?, ?, 1, ?, ?) "
-    "ON CONFLICT (id) DO UPDATE SET value = excluded.value, version = kv.version + 1, "
-    "expires_at = excluded.expires_at, updated_at = excluded.updated_at"
-)
-# Insert if absent: an existing live row is a conflict; an expired one is replaced.
-_INSERT = _UPSERT + " WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= ? RETURNING version"
-_PUT = _UPSERT + " RETURNING version"
-_CAS = (
-    "UPDATE kv SET value = ?, version = version + 1, expires_at = ?, updated_at = ? "
-    "WHERE id = ? AND version = ? AND (expires_at IS NULL OR expires_at > ?) RETURNING version"
-)
-_DELETE = "DELETE FROM kv WHERE id = ?"
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -189,18 +187,15 @@ class SqliteStore:
         self._read("SELECT 1", ())
 
     async def get(self, row_id: str) -> Row:
-        found = self._read(_GET, (row_id,))
-        if found is None or (found[2] is not None and found[2] <= time.time()):
-            raise NotFound(row_id)
-        return Row(bytes(found[0]), int(found[1]))
+        return live(self._read(SQL_GET, (row_id,)))
 
     async def insert(self, row_id: str, value: bytes, *, ttl_s: float | None) -> int:
         """Store a new value; `Conflict` if a live one exists (an expired one is replaced)."""
 
         def write(connection: sqlite3.Connection) -> int:
             now = time.time()
-            found = connection.execute(_INSERT, (row_id, value, _expiry(ttl_s, now), now, now))
-            return _version_or_conflict(found.fetchone(), row_id)
+            found = connection.execute(SQL_INSERT, (row_id, value, expiry(ttl_s, now), now, now))
+            return version_or_conflict(found.fetchone())
 
         return await self._write(write)
 
@@ -209,8 +204,8 @@ class SqliteStore:
 
         def write(connection: sqlite3.Connection) -> int:
             now = time.time()
-            found = connection.execute(_PUT, (row_id, value, _expiry(ttl_s, now), now))
-            return _version_or_conflict(found.fetchone(), row_id)
+            found = connection.execute(SQL_PUT, (row_id, value, expiry(ttl_s, now), now))
+            return version_or_conflict(found.fetchone())
 
         return await self._write(write)
 
@@ -221,14 +216,14 @@ class SqliteStore:
 
         def write(connection: sqlite3.Connection) -> int:
             now = time.time()
-            parameters = (value, _expiry(ttl_s, now), now, row_id, expected_version, now)
-            return _version_or_conflict(connection.execute(_CAS, parameters).fetchone(), row_id)
+            parameters = (value, expiry(ttl_s, now), now, row_id, expected_version, now)
+            return version_or_conflict(connection.execute(SQL_CAS, parameters).fetchone())
 
         return await self._write(write)
 
     async def delete(self, row_id: str) -> None:
         def write(connection: sqlite3.Connection) -> None:
-            connection.execute(_DELETE, (row_id,))
+            connection.execute(SQL_DELETE, (row_id,))
 
         await self.writer.submit(write)
 
@@ -242,13 +237,3 @@ class SqliteStore:
             return self._reader.execute(sql, parameters).fetchone()
         except sqlite3.Error as error:
             raise StoreUnavailable(str(error)) from error
-
-
-def _version_or_conflict(found: Any, row_id: str) -> int:
-    if found is None:
-        raise Conflict(row_id)
-    return int(found[0])
-
-
-def _expiry(ttl_s: float | None, now: float) -> float | None:
-    return None if ttl_s is None else now + ttl_s

@@ -1,4 +1,4 @@
-"""Storage: `Store.open` gives Postgres (SQLAlchemy 2 async, asyncpg) or SQLite
+"""Storage: `Store.open` gives Postgres (asyncpg, a full pool) or SQLite
 (`dumbkv.sqlite_store`: reads on the loop, group-committed writes), one interface.
 
 Every operation is one statement in its own transaction, rolled back on any error, so
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import asyncpg
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 metadata = sa.MetaData()
@@ -62,22 +62,6 @@ class Row:
     version: int
 
 
-def database_url(database_type: str, location: str) -> str:
-    if database_type == "sqlite":
-        return f"sqlite+aiosqlite:///{Path(location).expanduser()}"
-    if location.startswith(("postgres://", "postgresql://")):
-        return "postgresql+asyncpg://" + location.split("://", 1)[1]
-    return location
-
-
-# Every use of a connection is `engine.begin()`, which ends its transaction (commit or
-# rollback) before the connection goes back: the pool's own rollback-on-return would be
-# a second round trip per operation. No pre-ping either: a connection broken by a
-# database restart fails its statement, SQLAlchemy invalidates the pool on that
-# disconnect error, and the caller gets 503 + Retry-After (as during the outage itself).
-_NO_RESET: dict[str, Any] = {"pool_reset_on_return": None}
-
-
 class KVStore(Protocol):
     """What the domain needs of a store; `Store.open` gives one for either database."""
 
@@ -95,14 +79,79 @@ class KVStore(Protocol):
     async def delete(self, row_id: str) -> None: ...
 
 
-class Store:
-    """Rows by id on Postgres, through a pool of `pool_size` connections and no overflow:
-    a connection opened per burst and closed after it is set-up work on every request
-    (the pool waits up to 5 s for a free one instead, then 503)."""
+# One statement per operation, written once: `?` placeholders as SQLite takes them,
+# numbered ($1, $2, ...) for Postgres by `_numbered`. Both answer RETURNING.
+_UPSERT = (
+    "INSERT INTO kv (id, value, version, expires_at, updated_at) VALUES (?, ?, 1, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET value = excluded.value, version = kv.version + 1, "
+    "expires_at = excluded.expires_at, updated_at = excluded.updated_at"
+)
+SQL_GET = "SELECT value, version, expires_at FROM kv WHERE id = ?"
+# Insert if absent: an existing live row is a conflict (no row returned); an expired
+# one is replaced. Parameters: id, value, expires_at, now, now.
+SQL_INSERT = _UPSERT + " WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= ? RETURNING version"
+SQL_PUT = _UPSERT + " RETURNING version"  # id, value, expires_at, now
+# Parameters: value, expires_at, now, id, expected version, now.
+SQL_CAS = (
+    "UPDATE kv SET value = ?, version = version + 1, expires_at = ?, updated_at = ? "
+    "WHERE id = ? AND version = ? AND (expires_at IS NULL OR expires_at > ?) RETURNING version"
+)
+SQL_DELETE = "DELETE FROM kv WHERE id = ?"
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self.dialect = engine.dialect.name
+
+def _numbered(sql: str) -> str:
+    parts = sql.split("?")
+    return "".join(f"{part}${i}" for i, part in enumerate(parts[:-1], 1)) + parts[-1]
+
+
+def expiry(ttl_s: float | None, now: float) -> float | None:
+    return None if ttl_s is None else now + ttl_s
+
+
+def live(found: Any) -> Row:
+    """The row of a `SQL_GET` answer (value, version, expires_at); NotFound if absent
+    or expired."""
+    if found is None or (found[2] is not None and found[2] <= time.time()):
+        raise NotFound()
+    return Row(bytes(found[0]), int(found[1]))
+
+
+def version_or_conflict(found: Any) -> int:
+    """The version a write's RETURNING gave; Conflict when it matched no row."""
+    if found is None:
+        raise Conflict()
+    return int(found[0])
+
+
+def postgres_dsn(location: str) -> str:
+    """A libpq URL for asyncpg (SQLAlchemy-style `postgresql+asyncpg://` accepted)."""
+    scheme, _, rest = location.partition("://")
+    return f"postgresql://{rest}" if scheme.startswith("postgres") else location
+
+
+# asyncpg's own errors, a dropped connection and a pool that stayed full: the database
+# did not answer, which the API says as 503 + Retry-After.
+_UNAVAILABLE = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+
+
+class Store:
+    """Rows by id on Postgres: asyncpg directly, a pool of `pool_size` connections.
+
+    No ORM layer per statement (SQLAlchemy's async bridge cost more CPU than the query)
+    and asyncpg's per-connection prepared-statement cache, so each operation is one
+    round trip of an already prepared statement, autocommitted: one failed statement
+    cannot poison later ones. The pool is opened full and never overflows: a connection
+    opened per burst and closed after it is set-up work on every request; a request
+    waits up to 5 s for a free one instead, then 503. A connection broken by a database
+    restart fails its statement (503) and the pool replaces it.
+    """
+
+    dialect = "postgresql"
+
+    def __init__(self, dsn: str, *, pool_size: int) -> None:
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
 
     @classmethod
     def open(cls, database_type: str, location: str, *, pool_size: int = 20) -> KVStore:
@@ -112,163 +161,71 @@ class Store:
             path = Path(location).expanduser()
             path.parent.mkdir(parents=True, exist_ok=True)
             return SqliteStore(path, lock_file=_lock_single_writer(path))
-        engine = create_async_engine(
-            database_url(database_type, location),
-            pool_size=pool_size,
-            max_overflow=0,
-            pool_timeout=5,
-            **_NO_RESET,
-            connect_args={"timeout": 5, "command_timeout": 10},
-        )
-        return cls(engine)
+        return cls(postgres_dsn(location), pool_size=pool_size)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self._pool is not None:
+            await self._pool.close()
 
     async def migrate(self) -> None:
-        """Apply every Alembic migration not yet applied (idempotent)."""
-        async with self._begin() as conn:
-            if self.dialect == "postgresql":
+        """Apply every Alembic migration not yet applied (idempotent), under an advisory
+        lock so replicas starting together do not race."""
+        engine = create_async_engine("postgresql+asyncpg://" + self._dsn.partition("://")[2])
+        try:
+            async with engine.begin() as conn:
                 await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})"))
-            await conn.run_sync(_upgrade_to_head)
+                await conn.run_sync(_upgrade_to_head)
+        except (sa_exc.DBAPIError, *_UNAVAILABLE) as error:
+            raise StoreUnavailable(str(error)) from error
+        finally:
+            await engine.dispose()
 
     async def ping(self) -> None:
-        async with self._begin() as conn:
-            await conn.execute(sa.text("SELECT 1"))
+        await self._fetchrow("SELECT 1")
 
     async def get(self, row_id: str) -> Row:
-        async with _Transaction(self.engine) as conn:
-            found = (
-                await conn.execute(
-                    sa.select(kv.c.value, kv.c.version, kv.c.expires_at).where(kv.c.id == row_id)
-                )
-            ).first()
-        if found is None or _expired(found.expires_at):
-            raise NotFound(row_id)
-        return Row(bytes(found.value), int(found.version))
+        return live(await self._fetchrow(SQL_GET, row_id))
 
     async def insert(self, row_id: str, value: bytes, *, ttl_s: float | None) -> int:
         """Store a new value; `Conflict` if a live one exists (an expired one is replaced)."""
         now = time.time()
-        values = {
-            "id": row_id,
-            "value": value,
-            "version": 1,
-            "expires_at": _expiry(ttl_s, now),
-            "updated_at": now,
-        }
-        statement = (
-            self._insert(values)
-            .on_conflict_do_update(
-                index_elements=[kv.c.id],
-                set_={
-                    "value": value,
-                    "version": kv.c.version + 1,
-                    "expires_at": values["expires_at"],
-                    "updated_at": now,
-                },
-                where=sa.and_(kv.c.expires_at.is_not(None), kv.c.expires_at <= now),
-            )
-            .returning(kv.c.version)
-        )
-        async with self._begin() as conn:
-            version = (await conn.execute(statement)).scalar_one_or_none()
-        if version is None:
-            raise Conflict(row_id)
-        return int(version)
+        found = await self._fetchrow(SQL_INSERT, row_id, value, expiry(ttl_s, now), now, now)
+        return version_or_conflict(found)
 
     async def put(self, row_id: str, value: bytes, *, ttl_s: float | None) -> int:
         """Store a value whether or not one exists (overwrite)."""
         now = time.time()
-        values = {
-            "id": row_id,
-            "value": value,
-            "version": 1,
-            "expires_at": _expiry(ttl_s, now),
-            "updated_at": now,
-        }
-        statement = (
-            self._insert(values)
-            .on_conflict_do_update(
-                index_elements=[kv.c.id],
-                set_={
-                    "value": value,
-                    "version": kv.c.version + 1,
-                    "expires_at": values["expires_at"],
-                    "updated_at": now,
-                },
-            )
-            .returning(kv.c.version)
+        return version_or_conflict(
+            await self._fetchrow(SQL_PUT, row_id, value, expiry(ttl_s, now), now)
         )
-        async with self._begin() as conn:
-            return int((await conn.execute(statement)).scalar_one())
 
     async def compare_and_set(
         self, row_id: str, value: bytes, *, expected_version: int, ttl_s: float | None
     ) -> int:
         """Replace the value only if its version is still `expected_version`."""
         now = time.time()
-        statement = (
-            sa.update(kv)
-            .where(kv.c.id == row_id, kv.c.version == expected_version)
-            .where(sa.or_(kv.c.expires_at.is_(None), kv.c.expires_at > now))
-            .values(
-                value=value,
-                version=kv.c.version + 1,
-                expires_at=_expiry(ttl_s, now),
-                updated_at=now,
-            )
-            .returning(kv.c.version)
+        found = await self._fetchrow(
+            SQL_CAS, value, expiry(ttl_s, now), now, row_id, expected_version, now
         )
-        async with self._begin() as conn:
-            version = (await conn.execute(statement)).scalar_one_or_none()
-        if version is None:
-            raise Conflict(row_id)
-        return int(version)
+        return version_or_conflict(found)
 
     async def delete(self, row_id: str) -> None:
-        async with self._begin() as conn:
-            await conn.execute(sa.delete(kv).where(kv.c.id == row_id))
+        await self._fetchrow(SQL_DELETE, row_id)
 
-    def _insert(self, values: dict[str, Any]) -> Any:
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        return dialect_insert(kv).values(**values)
-
-    def _begin(self) -> _Transaction:
-        return _Transaction(self.engine)
-
-
-_UNAVAILABLE = (sa_exc.DBAPIError, sa_exc.TimeoutError, OSError, TimeoutError)
-
-
-class _Transaction:
-    """`engine.begin()` that turns driver and connection failures into StoreUnavailable."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._context = engine.begin()
-
-    async def __aenter__(self) -> AsyncConnection:
+    async def _fetchrow(self, sql: str, *parameters: Any) -> Any:
         try:
-            return await self._context.__aenter__()
+            if self._pool is None:
+                self._pool = await asyncpg.create_pool(
+                    self._dsn,
+                    min_size=self._pool_size,
+                    max_size=self._pool_size,
+                    timeout=5,
+                    command_timeout=10,
+                )
+            async with self._pool.acquire(timeout=5) as connection:
+                return await connection.fetchrow(_numbered(sql), *parameters)
         except _UNAVAILABLE as error:
             raise StoreUnavailable(str(error)) from error
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        try:
-            await self._context.__aexit__(*exc_info)
-        except _UNAVAILABLE as error:
-            raise StoreUnavailable(str(error)) from error
-        error = exc_info[1]
-        if isinstance(error, _UNAVAILABLE):
-            raise StoreUnavailable(str(error)) from error
-
-
-def _expiry(ttl_s: float | None, now: float) -> float | None:
-    return None if ttl_s is None else now + ttl_s
-
-
-def _expired(expires_at: float | None) -> bool:
-    return expires_at is not None and expires_at <= time.time()
 
 
 def _lock_single_writer(path: Path) -> Any:
