@@ -7,6 +7,7 @@ frozen dataclasses and never call `pulumi.Config` themselves. `load()` raises
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import re
@@ -54,9 +55,19 @@ class AddonsConfig:
     efs_csi: bool = True
 
 
+# End of EKS standard support per minor version (docs.aws.amazon.com/eks, "Kubernetes
+# version lifecycle"): 14 months after release, then extended support at +$0.60/h.
+EKS_STANDARD_SUPPORT_END = {
+    "1.33": datetime.date(2026, 7, 29),
+    "1.34": datetime.date(2026, 12, 2),
+    "1.35": datetime.date(2027, 3, 27),
+}
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClusterConfig:
-    version: str = "1.33"
+    # Every stack runs this version (the one place it is set); bump through a dev up.
+    version: str = "1.35"
     admin_role_arns: tuple[str, ...] = ()
     # The CI roles (deploy.yml, preview.yml) of this stack's account: committed, so a
     # deploy never drops the access a local `pulumi config set` once granted.
@@ -235,6 +246,8 @@ def _problems(cfg: StackConfig) -> list[str]:
         problems.append("imageTag: never `latest` (IMMUTABLE repositories, never pushed)")
     if cfg.is_prod and not cfg.deletion_protection:
         problems.append("prod needs deletionProtection: true")
+    if cfg.cluster.version not in EKS_STANDARD_SUPPORT_END:
+        problems.append(f"cluster.version {cfg.cluster.version}: not in EKS_STANDARD_SUPPORT_END")
     if any(c.endswith("/0") for c in cfg.cluster.public_access_cidrs):
         problems.append("cluster.publicAccessCidrs: list the ranges that need the API, not /0")
     ng = cfg.cluster.node_group

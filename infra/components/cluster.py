@@ -109,6 +109,9 @@ class Cluster(Component):
             self.name("eks"),
             name=self.cluster_name,
             version=cc.version,
+            # At the end of standard support EKS upgrades the control plane instead of
+            # billing extended support (+$0.60/h): the cost table holds, upgrades are ours.
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             vpc_id=vpc_id,
             public_subnet_ids=public_subnet_ids,
             private_subnet_ids=private_subnet_ids,

@@ -8,6 +8,7 @@ The stack is read from the URN, so prod-only rules need no config.
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -20,6 +21,8 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+
+from infra.config import EKS_STANDARD_SUPPORT_END
 
 Props = Mapping[str, Any]
 
@@ -150,6 +153,19 @@ def log_groups_expire(type_: str, props: Props, urn: str = "") -> list[str]:
     return []
 
 
+def eks_standard_support(type_: str, props: Props, urn: str = "") -> list[str]:
+    """A version in EKS standard support, and no silent slide into extended support."""
+    if type_ != "eks:index:Cluster":
+        return []
+    problems = []
+    end = EKS_STANDARD_SUPPORT_END.get(str(props.get("version")))
+    if end is None or end <= datetime.date.today():
+        problems.append(f"EKS version {props.get('version')} is not in standard support")
+    if (props.get("upgradePolicy") or {}).get("supportType") != "STANDARD":
+        problems.append("EKS upgradePolicy.supportType must be STANDARD (no extended support)")
+    return problems
+
+
 def k8s_containers_hardened(type_: str, props: Props, urn: str = "") -> list[str]:
     """No container as root, requests and limits set, liveness and readiness probes set."""
     if type_ not in WORKLOAD_TYPES:
@@ -265,6 +281,10 @@ RESOURCE_CHECKS: dict[str, tuple[str, Callable[[str, Props, str], list[str]]]] =
         eks_network_policy_enforced,
     ),
     "log-groups-expire": ("CloudWatch log groups have a retention", log_groups_expire),
+    "eks-standard-support": (
+        "EKS runs a version in standard support, with upgradePolicy STANDARD",
+        eks_standard_support,
+    ),
     "k8s-containers-hardened": (
         "containers are non-root with resources and probes",
         k8s_containers_hardened,

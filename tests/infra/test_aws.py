@@ -350,3 +350,27 @@ def test_the_parameter_group_family_follows_the_engine_version(version: str, fam
     run = build_stack("dev", database=raw)
     assert run.one("aws:rds/parameterGroup:ParameterGroup").inputs["family"] == family
     assert run.one("aws:rds/instance:Instance").inputs["engineVersion"] == version
+
+
+# --- Kubernetes version -----------------------------------------------------------------
+
+
+def test_the_cluster_runs_a_version_in_eks_standard_support_and_stays_there(
+    stack_run: ProgramRun,
+) -> None:
+    import datetime
+
+    from infra.config import EKS_STANDARD_SUPPORT_END
+
+    cluster = stack_run.one("eks:index:Cluster").inputs
+    # Fails the day the version leaves standard support: upgrade, do not pay extended.
+    assert EKS_STANDARD_SUPPORT_END[cluster["version"]] > datetime.date.today()
+    assert cluster["upgradePolicy"] == {"supportType": "STANDARD"}
+
+
+def test_the_kubernetes_version_is_set_in_one_place() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for stack in ("dev", "prod"):
+        assert "version:" not in (root / f"Pulumi.{stack}.yaml").read_text(), stack

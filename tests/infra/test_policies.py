@@ -165,6 +165,8 @@ NEGATIVE_CASES = [
     ("eks-endpoint-restricted", "eks:index:Cluster", _pop("publicAccessCidrs")),
     ("eks-network-policy-enforced", "eks:index:Cluster", _pop("vpcCniOptions")),
     ("log-groups-expire", "aws:cloudwatch/logGroup:LogGroup", _pop("retentionInDays")),
+    ("eks-standard-support", "eks:index:Cluster", _set("1.33", "version")),
+    ("eks-standard-support", "eks:index:Cluster", _pop("upgradePolicy")),
     (
         "k8s-images-pinned",
         "kubernetes:apps/v1:Deployment",
