@@ -132,6 +132,8 @@ class StackConfig:
     account_id: str = ""
     gateway_host: str = "api.example.com"
     acme_email: str = "ops@example.com"
+    # Subscribed to the stack's alerts topic (CloudWatch alarms and Alertmanager).
+    alert_email: str = "ops@example.com"
     deletion_protection: bool = False
     namespace: str = "platform"
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -356,6 +358,7 @@ _STRINGS = (
     "imageTag",
     "gatewayHost",
     "acmeEmail",
+    "alertEmail",
     "namespace",
 )
 _OBJECTS = ("network", "cluster", "database", "dumbkv", "catalog", "helmRepositories")

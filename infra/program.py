@@ -13,6 +13,7 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from infra import iam, manifests
+from infra.components.alerts import Alerts
 from infra.components.catalog import Catalog
 from infra.components.cluster import Cluster
 from infra.components.data import Data
@@ -28,8 +29,10 @@ def build(cfg: StackConfig) -> dict[str, Any]:
     account_id = cfg.account_id
 
     network = Network(cfg)
+    alerts = Alerts(cfg)
     cluster = Cluster(
         cfg,
+        alerts_topic_arn=alerts.topic_arn,
         vpc_id=network.vpc_id,
         public_subnet_ids=network.public_subnet_ids,
         private_subnet_ids=network.private_subnet_ids,
@@ -46,6 +49,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         table_name=data.scores_table.name,
         table_arn=data.scores_table.arn,
         key_arn=data.key.arn,
+        alarm_topic_arn=alerts.topic_arn,
     )
 
     users_role = cluster.irsa_role(
@@ -100,6 +104,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         "dbHost": data.db_host,
         "dbSecretArn": data.db_secret_arn,
         "awsAccountId": account_id,
+        "alertsTopicArn": alerts.topic_arn,
         "dumbkvMode": cfg.dumbkv.database_type,
     }
 

@@ -58,6 +58,7 @@ class Catalog(Component):
         table_name: pulumi.Input[str],
         table_arn: pulumi.Input[str],
         key_arn: pulumi.Input[str],
+        alarm_topic_arn: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(cfg, opts)
@@ -203,11 +204,11 @@ class Catalog(Component):
             source_arn=self.api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
             opts=self.child(),
         )
-        self._alarms(fn_name, cat.p99_alarm_ms)
+        self._alarms(fn_name, cat.p99_alarm_ms, alarm_topic_arn)
         self.url = self.api.api_endpoint
         self.register_outputs({"url": self.url, "functionName": self.function.name})
 
-    def _alarms(self, fn_name: str, p99_ms: int) -> None:
+    def _alarms(self, fn_name: str, p99_ms: int, topic_arn: pulumi.Input[str]) -> None:
         dims = {"FunctionName": fn_name, "Resource": f"{fn_name}:{ALIAS}"}
         # (name, metric, statistic, extended statistic, threshold)
         alarms = (
@@ -233,6 +234,8 @@ class Catalog(Component):
                     comparison_operator="GreaterThanOrEqualToThreshold",
                     treat_missing_data="notBreaching",
                     alarm_description=f"catalog Lambda {name} (alias {ALIAS})",
+                    alarm_actions=[topic_arn],
+                    ok_actions=[topic_arn],
                     tags=self.tags(),
                     opts=self.named(),
                 )

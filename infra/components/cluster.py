@@ -18,6 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_eks as eks
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
 from infra.components.base import Component, policy_json
 from infra.config import StackConfig
@@ -30,6 +31,8 @@ NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
     "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 )
+STORAGE_CLASS = "gp3"
+GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 - a Secret's name
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 
 # Pinned chart versions (bump deliberately, one at a time, through a dev preview). The
@@ -58,6 +61,19 @@ CHARTS: dict[str, dict[str, str]] = {
 }
 
 
+def _volume(size: str) -> dict[str, Any]:
+    """A Prometheus-operator storage spec: one encrypted gp3 volume per replica."""
+    return {
+        "volumeClaimTemplate": {
+            "spec": {
+                "storageClassName": STORAGE_CLASS,
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": size}},
+            }
+        }
+    }
+
+
 class Cluster(Component):
     component = "cluster"
 
@@ -68,9 +84,11 @@ class Cluster(Component):
         vpc_id: pulumi.Input[str],
         public_subnet_ids: list[pulumi.Output[str]],
         private_subnet_ids: list[pulumi.Output[str]],
+        alerts_topic_arn: pulumi.Input[str],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(cfg, opts)
+        self.alerts_topic_arn = alerts_topic_arn
         cc = cfg.cluster
         tags = self.tags()
         self.cluster_name = self.name("eks")
@@ -257,28 +275,12 @@ class Cluster(Component):
             self._release(
                 "cert-manager", {"crds": {"enabled": True}, "prometheus": {"enabled": True}}
             )
+        storage = self._ebs()
         if addons.kube_prometheus_stack:
             self._release(
                 "kube-prometheus-stack",
-                {
-                    "prometheus": {
-                        "prometheusSpec": {
-                            # Select every ServiceMonitor/PrometheusRule, not only the chart's.
-                            "serviceMonitorSelectorNilUsesHelmValues": False,
-                            "ruleSelectorNilUsesHelmValues": False,
-                            "retention": "15d",
-                        }
-                    },
-                    "grafana": {
-                        "sidecar": {
-                            "dashboards": {
-                                "enabled": True,
-                                "label": "grafana_dashboard",
-                                "searchNamespace": "ALL",
-                            }
-                        }
-                    },
-                },
+                self._monitoring_values(),
+                depends_on=[*storage, *self._monitoring()],
             )
         if addons.ingress_nginx:
             self._release(
@@ -308,6 +310,119 @@ class Cluster(Component):
             self._release("external-secrets", {"installCRDs": True})
         if addons.efs_csi:
             self._efs(vpc_id, private_subnet_ids)
+
+    def _ebs(self) -> list[pulumi.Resource]:
+        """EBS CSI (EKS add-on, own IRSA role) and StorageClass `gp3` for Prometheus and
+        Alertmanager volumes (EKS ships no working default class)."""
+        role = self.irsa_role(
+            "ebs-csi",
+            "kube-system",
+            "ebs-csi-controller-sa",
+            managed="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+        )
+        addon = aws.eks.Addon(
+            self.name("ebs-csi"),
+            cluster_name=self.cluster_name,
+            addon_name="aws-ebs-csi-driver",
+            service_account_role_arn=role.arn,
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=self.tags(),
+            opts=self.child(depends_on=[self.node_group, self.cluster]),
+        )
+        gp3 = k8s.storage.v1.StorageClass(
+            self.name("gp3"),
+            metadata={"name": STORAGE_CLASS},
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true"},
+            reclaim_policy="Retain",
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            opts=self.child(provider=self.provider, depends_on=[addon]),
+        )
+        return [addon, gp3]
+
+    def _monitoring(self) -> list[pulumi.Resource]:
+        """The monitoring namespace with Grafana's generated admin login, before the chart."""
+        ns = CHARTS["kube-prometheus-stack"]["namespace"]
+        namespace = k8s.core.v1.Namespace(
+            self.name("monitoring"),
+            metadata={"name": ns, "labels": {"kubernetes.io/metadata.name": ns}},
+            opts=self.child(provider=self.provider),
+        )
+        password = random.RandomPassword(self.name("grafana-admin"), length=32, special=False)
+        secret = k8s.core.v1.Secret(
+            self.name("grafana-admin"),
+            metadata={"name": GRAFANA_ADMIN_SECRET, "namespace": ns},
+            type="Opaque",
+            string_data={"admin-user": "admin", "admin-password": password.result},
+            opts=self.child(provider=self.provider, depends_on=[namespace]),
+        )
+        return [namespace, secret]
+
+    def _monitoring_values(self) -> dict[str, Any]:
+        alertmanager_role = self.irsa_role(
+            "alertmanager",
+            CHARTS["kube-prometheus-stack"]["namespace"],
+            "kube-prometheus-stack-alertmanager",
+            [{"Effect": "Allow", "Action": ["sns:Publish"], "Resource": self.alerts_topic_arn}],
+        )
+        return {
+            # EKS runs these control-plane parts itself and exposes no metrics endpoint
+            # for them (kube-proxy listens on localhost): scraping them only alerts forever.
+            "kubeControllerManager": {"enabled": False},
+            "kubeScheduler": {"enabled": False},
+            "kubeEtcd": {"enabled": False},
+            "kubeProxy": {"enabled": False},
+            "prometheus": {
+                "prometheusSpec": {
+                    # Select every ServiceMonitor/PrometheusRule, not only the chart's.
+                    "serviceMonitorSelectorNilUsesHelmValues": False,
+                    "ruleSelectorNilUsesHelmValues": False,
+                    "retention": "15d",
+                    "storageSpec": _volume("50Gi"),
+                }
+            },
+            "alertmanager": {
+                "serviceAccount": {
+                    "annotations": {"eks.amazonaws.com/role-arn": alertmanager_role.arn}
+                },
+                "alertmanagerSpec": {"storage": _volume("5Gi")},
+                "config": {
+                    "route": {
+                        "receiver": "sns",
+                        "group_by": ["alertname", "namespace", "service"],
+                        # The chart's always-firing heartbeat is not a page.
+                        "routes": [{"receiver": "null", "matchers": ['alertname="Watchdog"']}],
+                    },
+                    "receivers": [
+                        {"name": "null"},
+                        {
+                            "name": "sns",
+                            "sns_configs": [
+                                {
+                                    "topic_arn": self.alerts_topic_arn,
+                                    "sigv4": {"region": self.cfg.region},
+                                }
+                            ],
+                        },
+                    ],
+                },
+            },
+            "grafana": {
+                "admin": {
+                    "existingSecret": GRAFANA_ADMIN_SECRET,
+                    "userKey": "admin-user",
+                    "passwordKey": "admin-password",
+                },
+                "sidecar": {
+                    "dashboards": {
+                        "enabled": True,
+                        "label": "grafana_dashboard",
+                        "searchNamespace": "ALL",
+                    }
+                },
+            },
+        }
 
     def _efs(self, vpc_id: pulumi.Input[str], private_subnet_ids: list[pulumi.Output[str]]) -> None:
         tags = self.tags("dumbkv")

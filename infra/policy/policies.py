@@ -54,6 +54,7 @@ TAGGABLE_TYPES = frozenset(
         "aws:rds/parameterGroup:ParameterGroup",
         "aws:rds/subnetGroup:SubnetGroup",
         "aws:s3/bucket:Bucket",
+        "aws:sns/topic:Topic",
         "eks:index:Cluster",
         "eks:index:ManagedNodeGroup",
     }
@@ -166,6 +167,12 @@ def eks_standard_support(type_: str, props: Props, urn: str = "") -> list[str]:
     return problems
 
 
+def alarms_routed(type_: str, props: Props, urn: str = "") -> list[str]:
+    if type_ == "aws:cloudwatch/metricAlarm:MetricAlarm" and not props.get("alarmActions"):
+        return ["CloudWatch alarm must notify someone (alarmActions: the stack's alerts topic)"]
+    return []
+
+
 def k8s_containers_hardened(type_: str, props: Props, urn: str = "") -> list[str]:
     """No container as root, requests and limits set, liveness and readiness probes set."""
     if type_ not in WORKLOAD_TYPES:
@@ -218,6 +225,7 @@ PHYSICAL_NAMES = {
     "aws:rds/instance:Instance": "identifier",
     "aws:rds/subnetGroup:SubnetGroup": "name",
     "aws:s3/bucket:Bucket": "bucket",
+    "aws:sns/topic:Topic": "name",
 }
 PROD_DATA_TYPES = frozenset(
     {
@@ -285,6 +293,7 @@ RESOURCE_CHECKS: dict[str, tuple[str, Callable[[str, Props, str], list[str]]]] =
         "EKS runs a version in standard support, with upgradePolicy STANDARD",
         eks_standard_support,
     ),
+    "alarms-routed": ("CloudWatch alarms have alarm actions", alarms_routed),
     "k8s-containers-hardened": (
         "containers are non-root with resources and probes",
         k8s_containers_hardened,

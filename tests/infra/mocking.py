@@ -127,6 +127,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             if typ == "aws:lambda/function:Function":
                 outputs["version"] = "1"
                 outputs["invokeArn"] = f"arn:aws:apigateway:{REGION}:lambda:path/{name}"
+            if typ == "random:index/randomPassword:RandomPassword":
+                outputs["result"] = "x" * int(inputs.get("length", 16))
             if typ == "aws:s3/bucket:Bucket":
                 outputs.setdefault("bucket", name)
         self.run.resources.append(Registered(typ, name, inputs, outputs, urn=""))

@@ -167,6 +167,7 @@ NEGATIVE_CASES = [
     ("log-groups-expire", "aws:cloudwatch/logGroup:LogGroup", _pop("retentionInDays")),
     ("eks-standard-support", "eks:index:Cluster", _set("1.33", "version")),
     ("eks-standard-support", "eks:index:Cluster", _pop("upgradePolicy")),
+    ("alarms-routed", "aws:cloudwatch/metricAlarm:MetricAlarm", _pop("alarmActions")),
     (
         "k8s-images-pinned",
         "kubernetes:apps/v1:Deployment",
