@@ -414,7 +414,7 @@ def service_monitor(spec: ServiceSpec, p: Platform) -> Obj:
             # job="<service>" (the Service's name) is what the SLO rules select on.
             "selector": {"matchLabels": {"app.kubernetes.io/name": spec.name}},
             "namespaceSelector": {"matchNames": [p.namespace]},
-            "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
+            "endpoints": [{"port": "http", "path": METRICS_PATH, "interval": "30s"}],
         },
     }
 
@@ -538,6 +538,46 @@ def ingress(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
+# Where create_app serves Prometheus metrics; manifests.service_monitor scrapes it too.
+METRICS_PATH = "/metrics"
+# Nobody reaches a location restricted to loopback through the controller: a deny without
+# configuration snippets (disabled in ingress-nginx, and the source of its worst CVEs).
+NOBODY = "127.0.0.1/32"
+
+
+def metrics_block(spec: ServiceSpec, p: Platform) -> Obj:
+    """The service's public host answers 403 on /metrics (Prometheus scrapes the pods)."""
+    assert spec.public_host is not None
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            **_meta(f"{spec.name}-metrics", p.namespace),
+            "annotations": {"nginx.ingress.kubernetes.io/whitelist-source-range": NOBODY},
+        },
+        "spec": {
+            "ingressClassName": INGRESS_CLASS,
+            "tls": [{"hosts": [spec.public_host], "secretName": f"{spec.name}-tls"}],
+            "rules": [
+                {
+                    "host": spec.public_host,
+                    "http": {
+                        "paths": [
+                            {
+                                "path": METRICS_PATH,
+                                "pathType": "Prefix",
+                                "backend": {
+                                    "service": {"name": spec.name, "port": {"number": spec.port}}
+                                },
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+
+
 def service_objects(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> list[Obj]:
     """Everything one service needs, in apply order."""
     objs = [service_account(spec, p)]
@@ -554,7 +594,7 @@ def service_objects(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> li
     if spec.slos:
         objs += [prometheus_rule(spec, p), dashboard(spec, p)]
     if spec.public_host is not None:
-        objs += [certificate(spec, p), ingress(spec, p)]
+        objs += [certificate(spec, p), ingress(spec, p), metrics_block(spec, p)]
     return objs
 
 

@@ -289,12 +289,14 @@ class Cluster(Component):
                     "controller": {
                         "replicaCount": 2 if self.cfg.is_prod else 1,
                         "service": {
+                            # Client addresses survive the NLB only to local pods.
+                            "externalTrafficPolicy": "Local",
                             "annotations": {
                                 "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
                                 "service.beta.kubernetes.io/aws-load-balancer-scheme": (
                                     "internet-facing"
                                 ),
-                            }
+                            },
                         },
                         "metrics": {
                             "enabled": True,

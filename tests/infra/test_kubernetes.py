@@ -109,7 +109,9 @@ def test_cluster_issuer_is_letsencrypt_and_public_hosts_get_certificates(
         "https://acme-v02"
     )
     certs = {o["metadata"]["name"]: o["spec"] for o in _kinds(objs, "Certificate")}
-    ingresses = {o["metadata"]["name"]: o["spec"] for o in _kinds(objs, "Ingress")}
+    ingresses = {
+        o["metadata"]["name"].removesuffix("-metrics"): o["spec"] for o in _kinds(objs, "Ingress")
+    }
     assert set(certs) == set(ingresses) == {"gateway", "dumbkv"}
     for name, ing in ingresses.items():
         assert ing["tls"][0]["secretName"] == certs[name]["secretName"]
@@ -340,3 +342,56 @@ def test_the_ingress_controller_reaches_cert_managers_http01_solvers(
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
     ]
     assert rule["ports"] == [{"protocol": "TCP", "port": 8089}]
+
+
+def _edge_route(objs: list[dict[str, Any]], host: str, path: str) -> dict[str, Any]:
+    """The Ingress ingress-nginx serves `host` + `path` from (longest matching prefix)."""
+    matches = [
+        (len(p["path"]), ing)
+        for ing in _kinds(objs, "Ingress")
+        for rule in ing["spec"]["rules"]
+        if rule["host"] == host
+        for p in rule["http"]["paths"]
+        if path == p["path"] or path.startswith(p["path"].rstrip("/") + "/") or p["path"] == "/"
+    ]
+    return max(matches, key=lambda m: m[0])[1]
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/", "/metrics/x"])
+def test_an_internet_caller_cannot_read_metrics_through_the_edge(
+    stack_run: ProgramRun, path: str
+) -> None:
+    import ipaddress
+
+    objs = _objects(stack_run)
+    for ing in [
+        i for i in _kinds(objs, "Ingress") if not i["metadata"]["name"].endswith("-metrics")
+    ]:
+        host = ing["spec"]["rules"][0]["host"]
+        route = _edge_route(objs, host, path)
+        allowed = (
+            route["metadata"]
+            .get("annotations", {})
+            .get("nginx.ingress.kubernetes.io/whitelist-source-range", "0.0.0.0/0")
+        )
+        caller = ipaddress.ip_address("203.0.113.7")
+        assert not any(caller in ipaddress.ip_network(c) for c in allowed.split(",")), host
+        assert _edge_route(objs, host, "/graphql") is ing  # the API itself stays public
+
+
+def test_the_gateway_trusts_forwarded_addresses_only_from_inside_the_vpc(
+    stack_run: ProgramRun,
+) -> None:
+    cidr = stack_config(stack_run.stack).network.cidr
+    (container,) = _find(_objects(stack_run), "Deployment", "gateway")["spec"]["template"]["spec"][
+        "containers"
+    ]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["GATEWAY_TRUSTED_PROXIES"] == cidr
+    (release,) = [
+        r
+        for r in stack_run.of_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs["chart"] == "ingress-nginx"
+    ]
+    # The NLB keeps the client's address only to pods on the node it sent the packet to.
+    assert release.inputs["values"]["controller"]["service"]["externalTrafficPolicy"] == "Local"
