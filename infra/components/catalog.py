@@ -17,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components.base import Component, policy_json
-from infra.config import StackConfig
+from infra.config import ConfigError, StackConfig
 from infra.iam import catalog_statements
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -26,26 +26,14 @@ HANDLER = "catalog.handler.lambda_handler"
 ROUTES = {"list": "GET /llms", "item": "GET /llms/{model_name}"}
 ALIAS = "live"
 
-_PLACEHOLDER = '''"""Placeholder until `make lambda-zip` builds services/catalog/dist/catalog.zip"""
-import json
 
-
-def lambda_handler(event, context):
-    return {"statusCode": 503, "headers": {"content-type": "application/json"},
-            "body": json.dumps({"title": "catalog not built"})}
-'''
-
-
-def code_archive(zip_path: Path = ZIP) -> pulumi.Archive:
-    """The built zip when present, else a placeholder handler (so previews and tests run)."""
-    if zip_path.exists():
-        return pulumi.FileArchive(str(zip_path))
-    return pulumi.AssetArchive(
-        {
-            "catalog/__init__.py": pulumi.StringAsset(""),
-            "catalog/handler.py": pulumi.StringAsset(_PLACEHOLDER),
-        }
-    )
+def code_archive(zip_path: Path | None = None) -> pulumi.Archive:
+    """The built zip; without it the deployment stops (a placeholder answering 503 once
+    shipped silently to whichever stack ran without `make lambda-zip`)."""
+    path = zip_path or ZIP
+    if not path.exists():
+        raise ConfigError(f"{path} is missing: run `make lambda-zip` before preview or up")
+    return pulumi.FileArchive(str(path))
 
 
 class Catalog(Component):

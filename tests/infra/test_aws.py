@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -374,3 +375,23 @@ def test_the_kubernetes_version_is_set_in_one_place() -> None:
     root = Path(__file__).resolve().parents[2]
     for stack in ("dev", "prod"):
         assert "version:" not in (root / f"Pulumi.{stack}.yaml").read_text(), stack
+
+
+def test_the_catalog_deploys_the_built_zip(stack_run: ProgramRun) -> None:
+    import pulumi
+
+    from tests.infra.conftest import CATALOG_ZIP
+
+    code = stack_run.one("aws:lambda/function:Function").inputs["code"]
+    assert isinstance(code, pulumi.FileArchive)
+    assert code.path == str(CATALOG_ZIP)
+
+
+def test_a_missing_catalog_zip_stops_the_deployment_instead_of_a_503_placeholder(
+    tmp_path: Path,
+) -> None:
+    from infra.components.catalog import code_archive
+    from infra.config import ConfigError
+
+    with pytest.raises(ConfigError, match="make lambda-zip"):
+        code_archive(tmp_path / "catalog.zip")
