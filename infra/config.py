@@ -52,6 +52,8 @@ class AddonsConfig:
     metrics_server: bool = True
     kube_prometheus_stack: bool = True
     external_secrets: bool = True
+    # Restarts dumbkv when External Secrets writes a rotated RDS password.
+    reloader: bool = True
     efs_csi: bool = True
 
 
@@ -267,6 +269,8 @@ def _problems(cfg: StackConfig) -> list[str]:
     kv = cfg.dumbkv
     if kv.database_type == "postgres" and not 1 <= kv.replicas <= kv.max_replicas:
         problems.append("dumbkv: need 1 <= replicas <= maxReplicas")
+    if kv.database_type == "postgres" and not cfg.cluster.addons.reloader:
+        problems.append("dumbkv Postgres mode needs addons.reloader (RDS rotates its password)")
     if kv.database_type == "sqlite" and not cfg.cluster.addons.efs_csi:
         problems.append("dumbkv SQLite mode needs the efs storage class (addons.efsCsi)")
     if cfg.catalog.cold_start == "snapstart" and cfg.region.startswith(("cn-", "us-gov-")):
@@ -281,6 +285,7 @@ ADDON_CHARTS = {
     "metrics_server": "metrics-server",
     "kube_prometheus_stack": "kube-prometheus-stack",
     "external_secrets": "external-secrets",
+    "reloader": "reloader",
 }
 
 

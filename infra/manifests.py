@@ -298,12 +298,11 @@ def deployment(spec: ServiceSpec, p: Platform) -> Obj:
     if not spec.autoscale:
         # With an HPA the replica count is the HPA's; a fixed count would fight it.
         body["replicas"] = spec.replicas
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": _meta(spec.name, p.namespace),
-        "spec": body,
-    }
+    meta = _meta(spec.name, p.namespace)
+    if spec.external_secret is not None:
+        # Reloader rolls the Deployment when External Secrets rewrites the Secret.
+        meta["annotations"] = {"secret.reloader.stakater.com/reload": spec.external_secret.name}
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": body}
 
 
 def service(spec: ServiceSpec, p: Platform) -> Obj:

@@ -59,7 +59,9 @@ class ExternalSecret:
     name: str
     remote_key: Value  # secret ARN
     template: Mapping[str, Value]  # Secret key -> Go template over the remote JSON fields
-    refresh: str = "1h"
+    # RDS rotates its managed password (7 days): pick the new one up within minutes, and
+    # Reloader restarts the pods that read it (env vars are read once, at start).
+    refresh: str = "5m"
 
 
 @dataclass(frozen=True, kw_only=True)

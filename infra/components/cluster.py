@@ -58,6 +58,10 @@ CHARTS: dict[str, dict[str, str]] = {
         "version": "0.17.0",
         "namespace": "external-secrets",
     },
+    "reloader": {
+        "version": "2.1.3",
+        "namespace": "reloader",
+    },
 }
 
 
@@ -310,6 +314,9 @@ class Cluster(Component):
             )
         if addons.external_secrets:
             self._release("external-secrets", {"installCRDs": True})
+        if addons.reloader:
+            # Only workloads that name a Secret in their annotation are restarted.
+            self._release("reloader", {"reloader": {"watchGlobally": True}})
         if addons.efs_csi:
             self._efs(vpc_id, private_subnet_ids)
 

@@ -32,6 +32,7 @@ HELM_REPOSITORIES = {
         "metrics-server",
         "kube-prometheus-stack",
         "external-secrets",
+        "reloader",
     )
 }
 

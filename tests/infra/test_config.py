@@ -69,7 +69,20 @@ def test_a_deployment_needs_a_repository_for_every_enabled_chart() -> None:
 
 def test_disabled_addons_need_no_repository() -> None:
     switches = ("certManager", "ingressNginx", "metricsServer", "kubePrometheusStack")
-    addons = dict.fromkeys((*switches, "externalSecrets"), False)
+    addons = dict.fromkeys((*switches, "externalSecrets", "reloader"), False)
     cfg = from_mapping("platform", "dev", {"env": "dev", "cluster": {"addons": addons}})
 
     require_helm_repositories(cfg)
+
+
+def test_dumbkv_on_postgres_needs_reloader_to_follow_password_rotation() -> None:
+    with pytest.raises(ConfigError, match="needs addons.reloader"):
+        from_mapping(
+            "platform",
+            "dev",
+            {
+                "env": "dev",
+                "cluster": {"addons": {"reloader": False}},
+                "dumbkv": {"databaseType": "postgres"},
+            },
+        )

@@ -395,3 +395,15 @@ def test_the_gateway_trusts_forwarded_addresses_only_from_inside_the_vpc(
     ]
     # The NLB keeps the client's address only to pods on the node it sent the packet to.
     assert release.inputs["values"]["controller"]["service"]["externalTrafficPolicy"] == "Local"
+
+
+def test_dumbkv_restarts_onto_a_rotated_database_password(prod: ProgramRun) -> None:
+    objs = _objects(prod)
+    dep = _find(objs, "Deployment", "dumbkv")
+    es = _find(objs, "ExternalSecret", "dumbkv-database")["spec"]
+    reload = dep["metadata"]["annotations"]["secret.reloader.stakater.com/reload"]
+    assert reload == es["target"]["name"]
+    # RDS rotates the master password weekly; a new one reaches pods within minutes.
+    assert es["refreshInterval"] == "5m"
+    charts = {r.inputs["chart"] for r in prod.of_type("kubernetes:helm.sh/v3:Release")}
+    assert "reloader" in charts
