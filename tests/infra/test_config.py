@@ -76,7 +76,7 @@ def test_disabled_addons_need_no_repository() -> None:
 
 
 def test_dumbkv_on_postgres_needs_reloader_to_follow_password_rotation() -> None:
-    with pytest.raises(ConfigError, match="needs addons.reloader"):
+    with pytest.raises(ConfigError, match=r"needs addons\.reloader"):
         from_mapping(
             "platform",
             "dev",
