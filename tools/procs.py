@@ -95,6 +95,9 @@ class ServerProcess:
     cwd: Path = REPO_ROOT
     output: IO[str] | None = None
     listen: socket.socket | None = None
+    # Output straight to this file instead of through the pump (benchmarks: a server
+    # logging every request must not be slowed by a reader in this process).
+    log_path: Path | None = None
     _proc: subprocess.Popen[str] | None = field(default=None, init=False, repr=False)
     _tail: list[str] = field(default_factory=list, init=False, repr=False)
     _pump: threading.Thread | None = field(default=None, init=False, repr=False)
@@ -123,18 +126,21 @@ class ServerProcess:
         if self.listen is not None:
             inherited = (self.listen.fileno(),)
             env[LISTEN_FD_VAR] = str(self.listen.fileno())
+        log_file = None if self.log_path is None else self.log_path.open("ab")
         self._proc = subprocess.Popen(  # noqa: S603 (commands are ours)
             list(self.command),
             cwd=self.cwd,
             env=env,
             pass_fds=inherited,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=subprocess.PIPE if log_file is None else log_file,
             stderr=subprocess.STDOUT,
             text=True,
             bufsize=1,
             start_new_session=True,
         )
+        if log_file is not None:
+            log_file.close()  # the child has its own descriptor
         if self.listen is not None:
             # The child holds the port now; a stopped server must refuse connections.
             self.listen.close()
@@ -194,6 +200,9 @@ class ServerProcess:
             self._proc.wait()
 
     def last_output(self, lines: int = 40) -> str:
+        if self.log_path is not None:
+            kept = self.log_path.read_text(errors="replace").splitlines(keepends=True)
+            return "".join(kept[-lines:])
         with self._new_line:
             return "".join(self._tail[-lines:])
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import math
 import os
+import socket
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from pydantic_settings import BaseSettings
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
@@ -35,13 +37,19 @@ from observability.problems import (
     handle_validation_error,
 )
 from observability.slo import SLO
-from observability.tracing import configure_tracing, instrument_app
+from observability.tracing import configure_tracing, exporting, instrument_app
 
 DEFAULT_SHUTDOWN_GRACE_S = 10.0
 # A listening socket handed over by the process that started this one (tools.procs):
 # the parent binds the port, so no other process can take it between choosing and
 # serving, and the parent knows the port before the child runs (socket activation).
 LISTEN_FD_VAR = "SERVER_LISTEN_FD"
+NO_NATIVE_TELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 def create_app(
@@ -80,7 +88,15 @@ def create_app(
     provider = configure_tracing(name, version)
     metrics = server_metrics(latency_buckets)
 
-    app = FastAPI(title=title or name, version=version, description=description, lifespan=lifespan)
+    app = FastAPI(
+        title=title or name,
+        version=version,
+        description=description,
+        lifespan=lifespan,
+        # FastAPI's own OpenTelemetry layer would make a second span, metric and log
+        # record per request beside this stack's (`instrument_app`, the middleware).
+        telemetry=NO_NATIVE_TELEMETRY,
+    )
     app.state.service_name = name
     app.state.settings = settings
     app.state.slos = list(slos)
@@ -105,7 +121,7 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(Exception, handle_unexpected)
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics, continue_traces=not exporting())
     # Innermost (appended, not add_middleware's outermost): its 408s and 413s are
     # measured and logged like every other answer.
     app.user_middleware.append(Middleware(BodyLimitMiddleware, limits=body_limits or BodyLimits()))
@@ -146,16 +162,30 @@ def serve(
     """
     import uvicorn
 
-    inherited = os.environ.get(LISTEN_FD_VAR)
-    where: dict[str, Any] = {"fd": int(inherited)} if inherited else {"host": host, "port": port}
-    uvicorn.run(
-        app,
-        **where,
-        factory=factory,
-        workers=workers,
-        timeout_graceful_shutdown=math.ceil(shutdown_grace_s),
-        access_log=False,
-        log_config=None,
-        server_header=False,
+    options: dict[str, Any] = {
+        "factory": factory,
+        "workers": workers,
+        "timeout_graceful_shutdown": math.ceil(shutdown_grace_s),
+        "access_log": False,
+        "log_config": None,
+        "server_header": False,
         **(limits or ServerLimits()).uvicorn_options(),
-    )
+    }
+    inherited = inherited_socket()
+    if inherited is None:
+        uvicorn.run(app, host=host, port=port, **options)
+    elif workers == 1:
+        uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[inherited])
+    else:  # uvicorn's workers share a descriptor, not a socket object
+        uvicorn.run(app, fd=inherited.detach(), **options)
+
+
+def inherited_socket() -> socket.socket | None:
+    """The listening socket named by `SERVER_LISTEN_FD`, if any.
+
+    Built from the descriptor so its family is the one the kernel reports (uvicorn's own
+    `fd=` takes every descriptor for AF_UNIX, and asyncio then never sets TCP_NODELAY
+    on the connections it accepts: each response waits on a delayed ACK, ~40 ms).
+    """
+    inherited = os.environ.get(LISTEN_FD_VAR)
+    return None if inherited is None else socket.socket(fileno=int(inherited))

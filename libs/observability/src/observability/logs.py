@@ -15,6 +15,8 @@ import structlog
 from structlog.typing import EventDict, WrappedLogger
 
 _configured_service: str | None = None
+# The access line's own logger (see `access_log`); stdlib's until logging is configured.
+_access: Any = structlog.stdlib.get_logger("observability.http")
 
 
 def _add_trace_ids(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
@@ -68,6 +70,16 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool | None = 
             renderer,
         ],
     )
+    global _access
+    # Same processors, same line, but straight to stdout: the access line is written
+    # for every request, and stdlib's record, caller lookup, handler lock and
+    # formatter cost more than the whole line (level filtering stays: a bound logger
+    # made for the configured level drops what is below it without any work).
+    _access = structlog.wrap_logger(
+        structlog.WriteLogger(sys.stdout),
+        processors=[*shared[:4], _bind_service(service), renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+    )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()
@@ -87,6 +99,11 @@ def _bind_service(service: str) -> Any:
         return event
 
     return add_service
+
+
+def access_log(level: str, **fields: Any) -> None:
+    """One `request` line (the per-request access log) at `level` ("info", "warning")."""
+    getattr(_access, level)("request", **fields)
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

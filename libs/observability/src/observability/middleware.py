@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import Any
+from contextvars import Token
 
 import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observability import deadlines
+from observability.logs import access_log
 from observability.metrics import UNMATCHED_ROUTE, ServerMetrics
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -39,9 +42,16 @@ def _route_template(scope: Scope) -> str:
 
 
 class ObservabilityMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: ServerMetrics) -> None:
+    """Request id, deadline scope, RED metrics and the access line: the one layer every
+    request crosses. `continue_traces`: take the caller's `traceparent` as the current
+    context (when no tracing middleware creates server spans, i.e. no exporter)."""
+
+    def __init__(
+        self, app: ASGIApp, *, metrics: ServerMetrics, continue_traces: bool = False
+    ) -> None:
         self.app = app
         self.metrics = metrics
+        self.continue_traces = continue_traces
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,8 +65,9 @@ class ObservabilityMiddleware:
         budget = deadlines.parse_header(_header(scope, b"x-request-deadline-ms"))
         status = 500
         started = time.perf_counter()
-        active = self.metrics.active.labels(method)
+        active = self.metrics.active_of(method)
         active.inc()
+        traceparent = _header(scope, b"traceparent") if self.continue_traces else None
 
         async def send_with_request_id(message: Message) -> None:
             nonlocal status
@@ -68,6 +79,7 @@ class ObservabilityMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        token = _attach_remote_parent(traceparent) if traceparent else None
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             try:
                 # In force, not enforced here: an expired deadline is refused only once the
@@ -86,21 +98,22 @@ class ObservabilityMiddleware:
                 route = _route_template(scope)
                 if status == 504 and budget is not None and elapsed >= budget:
                     # The caller's own deadline ran out: its choice, not an outage.
-                    self.metrics.client_deadline_exceeded.labels(method, route).inc()
+                    self.metrics.deadline_exceeded_of(method, route).inc()
                 else:
-                    self.metrics.duration.labels(method, route, str(status)).observe(elapsed)
+                    self.metrics.duration_of(method, route, status).observe(elapsed)
                 if path not in _QUIET_PATHS:
-                    _log_request(method, route, status, elapsed)
+                    access_log(
+                        "warning" if status >= 500 else "info",
+                        method=method,
+                        route=route,
+                        status=status,
+                        duration_ms=round(elapsed * 1000, 2),
+                    )
+                if token is not None:
+                    otel_context.detach(token)
 
 
-def _log_request(method: str, route: str, status: int, elapsed: float) -> None:
-    fields: dict[str, Any] = {
-        "method": method,
-        "route": route,
-        "status": status,
-        "duration_ms": round(elapsed * 1000, 2),
-    }
-    if status >= 500:
-        log.warning("request", **fields)
-    else:
-        log.info("request", **fields)
+def _attach_remote_parent(traceparent: str) -> Token[otel_context.Context]:
+    """Continue the caller's trace without a server span: its ids reach the log lines
+    and the traceparent of outbound calls (the httpx instrumentation reads it)."""
+    return otel_context.attach(propagate.extract({"traceparent": traceparent}))
