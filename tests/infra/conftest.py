@@ -61,12 +61,18 @@ def _catalog_zip() -> Path:
 CATALOG_ZIP = _catalog_zip()
 
 
-def build_stack(stack: str, **overrides: Any) -> ProgramRun:
+@pytest.fixture(autouse=True, scope="session")
+def _built_catalog_zip() -> None:
+    """Every program run in these tests deploys the stand-in zip."""
     from infra.components import catalog
+
+    catalog.ZIP = CATALOG_ZIP
+
+
+def build_stack(stack: str, **overrides: Any) -> ProgramRun:
     from infra.config import load
     from infra.program import build
 
-    catalog.ZIP = CATALOG_ZIP
     return run_program(stack, stack_config(stack, **overrides), lambda: build(load()))
 
 

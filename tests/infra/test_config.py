@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from infra.config import ConfigError, from_mapping, require_helm_repositories
@@ -86,3 +88,63 @@ def test_dumbkv_on_postgres_needs_reloader_to_follow_password_rotation() -> None
                 "dumbkv": {"databaseType": "postgres"},
             },
         )
+
+
+def _config_fields() -> set[tuple[str, str]]:
+    """(dataclass, field) of every knob of the stack config, nested ones included."""
+    import dataclasses
+
+    from infra import config
+
+    classes = [
+        c
+        for c in vars(config).values()
+        if dataclasses.is_dataclass(c) and c.__module__ == config.__name__
+    ]
+    return {
+        (c.__name__, f.name)
+        for c in classes
+        if c is not config.RegistryConfig
+        for f in dataclasses.fields(c)
+    }
+
+
+def test_every_config_field_is_read_by_the_program() -> None:
+    from infra import config
+    from infra.program import build
+    from tests.infra.conftest import stack_config as engine_config
+    from tests.infra.mocking import run_program
+
+    fields = _config_fields()
+    read: set[tuple[str, str]] = set()
+    recording = False
+    classes = {name for name, _ in fields}
+    originals = {}
+
+    def spy(original: Any) -> Any:
+        def getattribute(self: Any, name: str) -> Any:
+            if recording:
+                read.add((type(self).__name__, name))
+            return original(self, name)
+
+        return getattribute
+
+    def program() -> Any:
+        nonlocal recording
+        cfg = config.load()
+        recording = True  # what build() reads, not what validation reads
+        return build(cfg)
+
+    for name in classes:
+        cls = getattr(config, name)
+        originals[cls] = cls.__getattribute__
+        cls.__getattribute__ = spy(cls.__getattribute__)
+    try:
+        for stack in ("dev", "prod"):
+            recording = False
+            run_program(stack, engine_config(stack), program)
+    finally:
+        for cls, original in originals.items():
+            cls.__getattribute__ = original
+
+    assert sorted(fields - read) == []
