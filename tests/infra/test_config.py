@@ -99,9 +99,7 @@ def _config_fields() -> set[tuple[str, str]]:
     classes = [
         c
         for c in vars(config).values()
-        if isinstance(c, type)
-        and dataclasses.is_dataclass(c)
-        and c.__module__ == config.__name__
+        if isinstance(c, type) and dataclasses.is_dataclass(c) and c.__module__ == config.__name__
     ]
     return {
         (c.__name__, f.name)
