@@ -188,6 +188,10 @@ def caller(request: Request) -> Identity | None:
     return None
 
 
-def require_caller(request: Request) -> Identity | None:
-    """FastAPI dependency form of `caller` (use in `dependencies=[Depends(...)]`)."""
+async def require_caller(request: Request) -> Identity | None:
+    """FastAPI dependency form of `caller` (use in `dependencies=[Depends(...)]`).
+
+    `async` though it never awaits: FastAPI runs a plain `def` dependency in its thread
+    pool, a hop to a worker thread and back on every request for a dictionary lookup.
+    """
     return caller(request)
