@@ -94,17 +94,21 @@ class Catalog(Component):
             timeout=cat.timeout_s,
             role=role.arn,
             publish=True,  # SnapStart and provisioned concurrency need published versions
-            snap_start={"apply_on": "PublishedVersions"} if snapstart else None,
+            snap_start=aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions")
+            if snapstart
+            else None,
             reserved_concurrent_executions=cat.reserved_concurrency,
-            logging_config={"log_format": "JSON", "log_group": log_group.name},
-            environment={
-                "variables": {
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+                log_format="JSON", log_group=log_group.name
+            ),
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={
                     "TABLE_NAME": table_name,
                     "CATALOG_CACHE_TTL_S": str(cat.cache_ttl_s),
                     # With SnapStart work done at init is snapshotted: prime there.
                     "CATALOG_PRIME_AT_INIT": "true" if snapstart else "false",
                 }
-            },
+            ),
             tags=tags,
             opts=self.named(depends_on=[log_group, self.policy]),
         )
@@ -160,14 +164,14 @@ class Catalog(Component):
             api_id=self.api.id,
             name="$default",
             auto_deploy=True,
-            default_route_settings={
-                "throttling_rate_limit": cat.throttle_rate_per_s,
-                "throttling_burst_limit": cat.throttle_burst,
-                "detailed_metrics_enabled": True,
-            },
-            access_log_settings={
-                "destination_arn": access_logs.arn,
-                "format": json.dumps(
+            default_route_settings=aws.apigatewayv2.StageDefaultRouteSettingsArgs(
+                throttling_rate_limit=cat.throttle_rate_per_s,
+                throttling_burst_limit=cat.throttle_burst,
+                detailed_metrics_enabled=True,
+            ),
+            access_log_settings=aws.apigatewayv2.StageAccessLogSettingsArgs(
+                destination_arn=access_logs.arn,
+                format=json.dumps(
                     {
                         "requestId": "$context.requestId",
                         "ip": "$context.identity.sourceIp",
@@ -179,7 +183,7 @@ class Catalog(Component):
                         "integrationError": "$context.integrationErrorMessage",
                     }
                 ),
-            },
+            ),
             tags=tags,
             opts=self.child(),
         )

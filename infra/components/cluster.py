@@ -186,11 +186,9 @@ class Cluster(Component):
             ami_type="AL2023_ARM_64_STANDARD" if arm else "AL2023_x86_64_STANDARD",
             capacity_type="ON_DEMAND",
             disk_size=ng.disk_size_gb,
-            scaling_config={
-                "min_size": ng.min_size,
-                "desired_size": ng.desired_size,
-                "max_size": ng.max_size,
-            },
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=ng.min_size, desired_size=ng.desired_size, max_size=ng.max_size
+            ),
             labels={"platform/pool": "general"},
             tags=tags,
             opts=self.child(),
@@ -440,12 +438,12 @@ class Cluster(Component):
             vpc_id=vpc_id,
             description="NFS from the EKS nodes",
             ingress=[
-                {
-                    "protocol": "tcp",
-                    "from_port": 2049,
-                    "to_port": 2049,
-                    "security_groups": [self.node_security_group_id],
-                }
+                aws.ec2.SecurityGroupIngressArgs(
+                    protocol="tcp",
+                    from_port=2049,
+                    to_port=2049,
+                    security_groups=[self.node_security_group_id],
+                )
             ],
             tags=tags,
             opts=self.child(),
@@ -455,14 +453,16 @@ class Cluster(Component):
             encrypted=True,
             performance_mode="generalPurpose",
             throughput_mode="elastic",
-            lifecycle_policies=[{"transition_to_ia": "AFTER_30_DAYS"}],
+            lifecycle_policies=[
+                aws.efs.FileSystemLifecyclePolicyArgs(transition_to_ia="AFTER_30_DAYS")
+            ],
             tags={**tags, "Name": self.name("efs")},
             opts=self.child(),
         )
         aws.efs.BackupPolicy(
             self.name("efs"),
             file_system_id=fs.id,
-            backup_policy={"status": "ENABLED"},
+            backup_policy=aws.efs.BackupPolicyBackupPolicyArgs(status="ENABLED"),
             opts=self.child(),
         )
         for i, subnet in enumerate(private_subnet_ids):

@@ -68,13 +68,13 @@ class Data(Component):
             vpc_id=vpc_id,
             description="Postgres for dumbkv: only from the EKS nodes",
             ingress=[
-                {
-                    "protocol": "tcp",
-                    "from_port": 5432,
-                    "to_port": 5432,
-                    "security_groups": [node_security_group_id],
-                    "description": "EKS nodes (pods use the node ENIs)",
-                }
+                aws.ec2.SecurityGroupIngressArgs(
+                    protocol="tcp",
+                    from_port=5432,
+                    to_port=5432,
+                    security_groups=[node_security_group_id],
+                    description="EKS nodes (pods use the node ENIs)",
+                )
             ],
             tags=self.tags("dumbkv"),
             opts=self.child(),
@@ -85,8 +85,8 @@ class Data(Component):
             self.name(f"dumbkv-pg{family.removeprefix('postgres')}"),
             family=family,
             parameters=[
-                {"name": "rds.force_ssl", "value": "1"},
-                {"name": "log_min_duration_statement", "value": "500"},
+                aws.rds.ParameterGroupParameterArgs(name="rds.force_ssl", value="1"),
+                aws.rds.ParameterGroupParameterArgs(name="log_min_duration_statement", value="500"),
             ],
             tags=self.tags("dumbkv"),
             opts=self.child(),
@@ -143,9 +143,11 @@ class Data(Component):
             name=self.name(logical),
             billing_mode="PAY_PER_REQUEST",
             hash_key=hash_key,
-            attributes=[{"name": hash_key, "type": "S"}],
-            point_in_time_recovery={"enabled": True},
-            server_side_encryption={"enabled": True, "kms_key_arn": self.key.arn},
+            attributes=[aws.dynamodb.TableAttributeArgs(name=hash_key, type="S")],
+            point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
+            server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
+                enabled=True, kms_key_arn=self.key.arn
+            ),
             deletion_protection_enabled=self.cfg.deletion_protection,
             tags=self.tags(service),
             opts=self.data(),
@@ -174,40 +176,45 @@ class Data(Component):
         aws.s3.BucketOwnershipControls(
             self.name("avatars"),
             bucket=bucket.id,
-            rule={"object_ownership": "BucketOwnerEnforced"},
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
             opts=self.child(),
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             self.name("avatars"),
             bucket=bucket.id,
             rules=[
-                {
-                    "apply_server_side_encryption_by_default": {
-                        "sse_algorithm": "aws:kms",
-                        "kms_master_key_id": self.key.arn,
-                    },
-                    "bucket_key_enabled": True,  # fewer KMS calls, lower cost
-                }
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms", kms_master_key_id=self.key.arn
+                    ),
+                    bucket_key_enabled=True,  # fewer KMS calls, lower cost
+                )
             ],
             opts=self.child(),
         )
         aws.s3.BucketVersioning(
             self.name("avatars"),
             bucket=bucket.id,
-            versioning_configuration={"status": "Enabled"},
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
             opts=self.child(),
         )
         aws.s3.BucketLifecycleConfiguration(
             self.name("avatars"),
             bucket=bucket.id,
             rules=[
-                {
-                    "id": "expire-noncurrent",
-                    "status": "Enabled",
-                    "filter": {"prefix": ""},
-                    "noncurrent_version_expiration": {"noncurrent_days": 30},
-                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
-                }
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-noncurrent",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=30
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
             ],
             opts=self.child(),
         )

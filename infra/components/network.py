@@ -46,7 +46,7 @@ class Network(Component):
         public_rt = aws.ec2.RouteTable(
             self.name("public"),
             vpc_id=self.vpc.id,
-            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
             tags={**tags, "Name": self.name("public")},
             opts=self.child(),
         )
@@ -102,7 +102,7 @@ class Network(Component):
             rt = aws.ec2.RouteTable(
                 self.name(f"private-{zone}"),
                 vpc_id=self.vpc.id,
-                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
+                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
                 tags={**tags, "Name": self.name(f"private-{zone}")},
                 opts=self.child(),
             )
@@ -133,7 +133,9 @@ class Network(Component):
                 vpc_id=self.vpc.id,
                 description="HTTPS from inside the VPC to the interface endpoints",
                 ingress=[
-                    {"protocol": "tcp", "from_port": 443, "to_port": 443, "cidr_blocks": [net.cidr]}
+                    aws.ec2.SecurityGroupIngressArgs(
+                        protocol="tcp", from_port=443, to_port=443, cidr_blocks=[net.cidr]
+                    )
                 ],
                 tags=tags,
                 opts=self.child(),

@@ -90,8 +90,12 @@ class Registry(pulumi.ComponentResource):
                 # The name images.yml pushes to: <prefix>/<service>.
                 name=f"{cfg.prefix}/{image}",
                 image_tag_mutability="IMMUTABLE",
-                image_scanning_configuration={"scan_on_push": True},
-                encryption_configurations=[{"encryption_type": "KMS"}],
+                image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
+                    scan_on_push=True
+                ),
+                encryption_configurations=[
+                    aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")
+                ],
                 tags=cfg.tags(image),
                 # Every deployed digest of every stack lives here.
                 opts=pulumi.ResourceOptions(parent=self, protect=True, delete_before_replace=True),
