@@ -75,6 +75,10 @@ class ClusterConfig:
     # deploy never drops the access a local `pulumi config set` once granted.
     deploy_role_arn: str = ""
     preview_role_arn: str = ""
+    # EKS makes the creating identity admin by itself (pulumi-eks keeps the bootstrap on),
+    # and a second access entry for it fails with ResourceInUse. True when CI's deploy role
+    # created the cluster (the documented flow); false for a cluster someone else created.
+    created_by_deploy_role: bool = True
     # Who may reach the public API endpoint: the CI runner group's static egress ranges
     # and the operators' networks. Never the internet; nodes use the private endpoint.
     public_access_cidrs: tuple[str, ...] = ()

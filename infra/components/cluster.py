@@ -113,8 +113,13 @@ class Cluster(Component):
             tags=tags,
             opts=self.named(),
         )
+        principals = {
+            **({} if cc.created_by_deploy_role else {"deploy": cc.deploy_role_arn}),
+            "preview": cc.preview_role_arn,
+            **{f"admin-{i}": arn for i, arn in enumerate(cc.admin_role_arns)},
+        }
         access_entries = {
-            ("deploy", "preview")[i] if i < 2 else f"admin-{i - 2}": eks.AccessEntryArgs(
+            key: eks.AccessEntryArgs(
                 principal_arn=arn,
                 access_policies={
                     "admin": eks.AccessPolicyAssociationArgs(
@@ -125,7 +130,7 @@ class Cluster(Component):
             )
             # Server-side-apply previews are dry-run writes, authorised as writes: the
             # preview role needs the deploy role's rights in Kubernetes (docs/infra.md).
-            for i, arn in enumerate((cc.deploy_role_arn, cc.preview_role_arn, *cc.admin_role_arns))
+            for key, arn in principals.items()
         }
         self.cluster = eks.Cluster(
             self.name("eks"),

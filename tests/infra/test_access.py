@@ -38,10 +38,28 @@ def test_the_ci_roles_get_cluster_access_from_the_committed_stack_files(
 ) -> None:
     cluster = stack_config(stack_run.stack).cluster
     entries = {e["principalArn"]: e for e in _access_entries(stack_run).values()}
-    for arn in (cluster.deploy_role_arn, cluster.preview_role_arn):
+    for arn in (cluster.preview_role_arn, *cluster.admin_role_arns):
         assert f":{stack_config(stack_run.stack).account_id}:role/" in arn
         policies = [p["policyArn"] for p in entries[arn]["accessPolicies"].values()]
         assert policies == [ADMIN]
+    # CI's deploy role created the cluster: EKS made it admin, a second entry would fail.
+    assert cluster.created_by_deploy_role
+    assert cluster.deploy_role_arn not in entries
+
+
+def test_a_cluster_created_by_someone_else_gives_the_deploy_role_its_own_entry() -> None:
+    from tests.infra.conftest import build_stack
+
+    cluster = {**_stack_file_cluster("dev"), "createdByDeployRole": False}
+    run = build_stack("dev", cluster=cluster)
+
+    entries = {e["principalArn"] for e in _access_entries(run).values()}
+    assert stack_config("dev").cluster.deploy_role_arn in entries
+
+
+def _stack_file_cluster(stack: str) -> dict[str, Any]:
+    raw = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+    return dict(raw["platform:cluster"])
 
 
 def test_no_stack_opens_its_api_endpoint_to_the_internet(stack_run: ProgramRun) -> None:

@@ -109,6 +109,23 @@ def _config_fields() -> set[tuple[str, str]]:
     }
 
 
+def _cluster_created_by_someone_else() -> dict[str, Any]:
+    import yaml
+
+    from tests.infra.conftest import ROOT
+
+    raw = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    return {"cluster": {**raw["platform:cluster"], "createdByDeployRole": False}}
+
+
+# The committed stacks, plus a switch whose other side reads one more field.
+VARIANTS: list[tuple[str, dict[str, Any]]] = [
+    ("dev", {}),
+    ("prod", {}),
+    ("dev", _cluster_created_by_someone_else()),
+]
+
+
 def test_every_config_field_is_read_by_the_program() -> None:
     from infra import config
     from infra.program import build
@@ -140,9 +157,9 @@ def test_every_config_field_is_read_by_the_program() -> None:
         originals[cls] = cls.__getattribute__
         cls.__getattribute__ = spy(cls.__getattribute__)
     try:
-        for stack in ("dev", "prod"):
+        for stack, overrides in VARIANTS:
             recording = False
-            run_program(stack, engine_config(stack), program)
+            run_program(stack, engine_config(stack, **overrides), program)
     finally:
         for cls, original in originals.items():
             cls.__getattribute__ = original
