@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from observability.app import LISTEN_FD_VAR, inherited_socket
+from observability.edge import HeadTimeoutH11Protocol, ServerLimits
 from tools.procs import listening_socket
 
 
@@ -30,3 +31,12 @@ def test_no_inherited_socket_without_the_variable(monkeypatch: pytest.MonkeyPatc
     monkeypatch.delenv(LISTEN_FD_VAR, raising=False)
 
     assert inherited_socket() is None
+
+
+def test_the_edge_bounds_request_heads_and_internal_services_parse_them_fast() -> None:
+    edge, internal = ServerLimits().uvicorn_options(), ServerLimits.internal().uvicorn_options()
+
+    assert edge["http"] is HeadTimeoutH11Protocol
+    assert edge["h11_max_incomplete_event_size"] == 32 * 1024
+    assert internal["http"] == "httptools"
+    assert internal["forwarded_allow_ips"] is None  # still trusts no proxy

@@ -14,6 +14,7 @@ __all__ = [
     "SLO",
     "ProblemError",
     "ReadinessCheck",
+    "ServerLimits",
     "availability",
     "create_app",
     "get_logger",
@@ -27,6 +28,7 @@ _EXPORTS = {
     "create_app": "observability.app",
     "serve": "observability.app",
     "ReadinessCheck": "observability.health",
+    "ServerLimits": "observability.edge",
     "ProblemError": "observability.problems",
     "problem_response": "observability.problems",
     "get_logger": "observability.logs",
@@ -38,6 +40,7 @@ _EXPORTS = {
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from observability.app import create_app, serve
+    from observability.edge import ServerLimits
     from observability.health import ReadinessCheck
     from observability.logs import get_logger
     from observability.problems import ProblemError, problem_response

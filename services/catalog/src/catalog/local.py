@@ -211,11 +211,14 @@ def create_app(
 
 def main() -> None:
     from identity import secrets_from_env
-    from observability import serve  # runs uvicorn: the `local` extra, never on Lambda
+    from observability import (
+        ServerLimits,
+        serve,
+    )  # runs uvicorn: the `local` extra, never on Lambda
 
     settings = Settings.from_env()
     app = create_app(Catalog(settings), identity_secrets=secrets_from_env())
-    serve(app, host=settings.host, port=settings.port)
+    serve(app, host=settings.host, port=settings.port, limits=ServerLimits.internal())
 
 
 if __name__ == "__main__":

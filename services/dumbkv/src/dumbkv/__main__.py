@@ -7,7 +7,7 @@ import sys
 
 from dumbkv.settings import Settings
 from dumbkv.store import Store
-from observability import serve
+from observability import ServerLimits, serve
 
 
 async def migrate(settings: Settings) -> None:
@@ -24,7 +24,13 @@ def main(argv: list[str]) -> None:
         asyncio.run(migrate(settings))
         print("dumbkv: schema is up to date")
         return
-    serve("dumbkv.app:create_app", factory=True, host=settings.host, port=settings.port)
+    serve(
+        "dumbkv.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        limits=ServerLimits.internal(),
+    )
 
 
 main(sys.argv[1:])

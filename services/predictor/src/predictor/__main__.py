@@ -1,6 +1,6 @@
 """`python -m predictor`: serve the batching API on PREDICTOR_HOST:PREDICTOR_PORT."""
 
-from observability import serve
+from observability import ServerLimits, serve
 from predictor.settings import Settings
 
 settings = Settings()
@@ -10,4 +10,5 @@ serve(
     host=settings.host,
     port=settings.port,
     shutdown_grace_s=settings.shutdown_grace_s,
+    limits=ServerLimits.internal(),
 )

@@ -26,7 +26,7 @@ from fastapi import APIRouter, FastAPI, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 import observability
-from observability import ProblemError, serve
+from observability import ProblemError, ServerLimits, serve
 from predictor.models import NAME_PATTERN
 from predictor.settings import BackendSettings
 
@@ -180,7 +180,13 @@ def create_app(settings: BackendSettings | None = None) -> FastAPI:
 
 def main() -> None:
     settings = BackendSettings()
-    serve("predictor.backend:create_app", factory=True, host=settings.host, port=settings.port)
+    serve(
+        "predictor.backend:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        limits=ServerLimits.internal(),
+    )
 
 
 if __name__ == "__main__":

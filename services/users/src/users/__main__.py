@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from observability import serve
+from observability import ServerLimits, serve
 from users.settings import Settings
 
 settings = Settings()
-serve("users.app:create_app", factory=True, host=settings.host, port=settings.port)
+serve(
+    "users.app:create_app",
+    factory=True,
+    host=settings.host,
+    port=settings.port,
+    limits=ServerLimits.internal(),
+)
