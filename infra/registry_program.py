@@ -15,5 +15,7 @@ def build_registry(cfg: RegistryConfig) -> dict[str, Any]:
         "registryId": registry.registry_id,
         "registryHost": registry.host,
         "repositories": registry.names,
+        # images.yml pushes to <registryHost>/<repositoryPrefix>/<image> (this output).
+        "repositoryPrefix": cfg.prefix,
         "pullAccountIds": list(cfg.pull_account_ids),
     }

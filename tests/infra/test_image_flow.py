@@ -71,6 +71,10 @@ def test_images_are_pushed_only_after_the_registry_stack_is_up() -> None:
     jobs = _workflow("images.yml")["jobs"]
     assert "registry" in jobs["build"]["needs"]
     assert jobs["registry"]["steps"][-1]["with"]["work-dir"] == "infra/registry"
+    # The repository prefix comes from the registry stack's output, not a second copy.
+    tags = next(s for s in jobs["build"]["steps"] if s.get("id") == "tags")
+    assert tags["env"]["ECR_PREFIX"] == "${{ needs.registry.outputs.prefix }}"
+    assert registry_run().outputs["repositoryPrefix"] == "platform"
 
 
 def test_previews_reuse_the_tag_the_stack_was_last_deployed_with() -> None:
