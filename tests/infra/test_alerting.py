@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.infra.mocking import ProgramRun
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's wire signature of a secret
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # pragma: allowlist secret - Pulumi wire signature
 
 
 def _values(run: ProgramRun, chart: str) -> dict[str, Any]:
