@@ -1,137 +1,242 @@
-"""dumbkv under an 80/20 read/write load over HTTP, SQLite and Postgres, against the
-original's design as a baseline measured in the same run.
+"""dumbkv against the original DumbKV under the same load, SQLite and Postgres, one run.
 
-The baseline (bench/baselines/naive_dumbkv.py) is the original DumbKV in a few lines:
-one shared connection (no pool),
-the key's SHA-256 stored as the row id *and* used as the Fernet key. Both run as real
-uvicorn processes on loopback; the load generator keeps `--concurrency` requests in
-flight for `--seconds`. Postgres comes from Testcontainers (TEST_POSTGRES_IMAGE).
+Each server is its own uvicorn process on loopback, started in turn on an empty
+database: the original's design (bench/baselines/naive_dumbkv.py, one connection on the
+event loop) and dumbkv as deployed (WAL + `synchronous=FULL` on SQLite, committed
+transactions on Postgres, the caller's identity verified on every request, encryption,
+its telemetry on). The load generator is a process of its own (aiohttp, closed loop):
+`--concurrency` clients for `--seconds`, 80 % reads of seeded keys and 20 % writes of
+fresh keys, 100-byte values. Postgres 15 comes from Testcontainers (TEST_POSTGRES_IMAGE).
+Prints ops/s, p50 and p99 of both and the ratio.
 
-    .venv/bin/python bench/dumbkv_load.py [--seconds 8] [--concurrency 16]
+    .venv/bin/python bench/dumbkv_load.py [--seconds 10] [--concurrency 16] [--rounds 3]
+                                          [--skip-postgres]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import _load_test_infra_env  # noqa: E402
-from tools.procs import ServerProcess, free_port, uvicorn_command  # noqa: E402
+from tools.procs import ServerProcess, listening_socket  # noqa: E402
+
+SEEDED_KEYS = 200
+VALUE = "v" * 100
+SUBJECT = "bench"  # dumbkv's caller; its private namespace holds the bench's keys
+NAIVE = "original design"
 
 
-async def load(
-    url: str, seconds: float, concurrency: int, keys: int
-) -> tuple[int, list[float], int]:
+def identity_headers(secret: str | None) -> Callable[[str, str, bytes], dict[str, str]]:
+    """Signs each request as the gateway would (a fresh signature per request)."""
+    if secret is None:
+        return lambda _method, _path, _body: {}
+    from identity import IDENTITY_HEADER, Identity, sign
+
+    caller = Identity(subject=SUBJECT, method="api-key")
+    return lambda method, path, body: {
+        IDENTITY_HEADER: sign(secret.encode(), method, path, caller, body=body)
+    }
+
+
+async def generate(url: str, seconds: float, concurrency: int, secret: str | None) -> dict:
+    """The load generator's process: seeds, runs the closed loop, returns its figures."""
+    import aiohttp
+
     rng = random.Random(7)
+    sign = identity_headers(secret)
     latencies: list[float] = []
-    errors = 0
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-        for i in range(keys):  # seed the keys read later
-            await client.put(
-                "/kv", json={"key": f"k{i}", "value": "v" * 100}, params={"overwrite": "true"}
-            )
+    errors: dict[int, int] = {}
+
+    async def call(session: aiohttp.ClientSession, method: str, body: dict) -> int:
+        data = json.dumps(body).encode()
+        headers = {"content-type": "application/json", **sign(method, "/kv", data)}
+        async with session.request(method, f"{url}/kv", data=data, headers=headers) as answer:
+            await answer.read()
+            return answer.status
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        for i in range(SEEDED_KEYS):
+            status = await call(session, "PUT", {"key": f"k{i}", "value": VALUE})
+            assert status == 200, f"seeding answered {status}"
         stop = time.monotonic() + seconds
 
-        async def worker() -> None:
-            nonlocal errors
+        async def client() -> None:
             while time.monotonic() < stop:
-                k = f"k{rng.randrange(keys)}"
-                started = time.perf_counter()
                 if rng.random() < 0.8:
-                    response = await client.post("/kv", json={"key": k})
+                    method, body = "POST", {"key": f"k{rng.randrange(SEEDED_KEYS)}"}
                 else:
-                    response = await client.put(
-                        "/kv", json={"key": k, "value": "w" * 100}, params={"overwrite": "true"}
-                    )
+                    method, body = "PUT", {"key": uuid.uuid4().hex, "value": VALUE}
+                started = time.perf_counter()
+                status = await call(session, method, body)
                 latencies.append(time.perf_counter() - started)
-                errors += response.status_code >= 400
+                if status != 200:
+                    errors[status] = errors.get(status, 0) + 1
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return len(latencies), latencies, errors
-
-
-def figures(
-    name: str, count: int, latencies: list[float], errors: int, seconds: float
-) -> tuple[float, str]:
+        await asyncio.gather(*(client() for _ in range(concurrency)))
     latencies.sort()
-    ops = count / seconds
-    p50 = statistics.median(latencies) * 1000
-    p99 = latencies[int(0.99 * (len(latencies) - 1))] * 1000
-    return ops, f"{name:22} {ops:8.0f} ops/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  errors {errors}"
+    return {
+        "ops": len(latencies) / seconds,
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
+        "errors": errors,
+    }
 
 
-async def run(kind: str, location: str, args: argparse.Namespace, tmp: Path) -> list[str]:
-    lines = []
-    results = {}
-    for label in ("naive (original design)", "dumbkv"):
-        port = free_port()
-        if label == "dumbkv":
-            env = {
-                "DATABASE_TYPE": kind,
-                "DATABASE_LOCATION": location,
-                "DUMBKV_PEPPER": "bench-pepper",
-                "DUMBKV_PORT": str(port),
-                "DUMBKV_LOG_LEVEL": "WARNING",
-            }
-            command = [sys.executable, "-m", "dumbkv"]
-        else:
-            naive_location = (
-                str(tmp / "naive.db") if kind == "sqlite" else location.replace("+asyncpg", "")
+def measure(name: str, command: list[str], env: dict[str, str], args: argparse.Namespace) -> dict:
+    """One server on a socket it inherits, loaded by a generator process of its own."""
+    listen = listening_socket()
+    url = f"http://127.0.0.1:{listen.getsockname()[1]}"
+    secret = env.get("PLATFORM_IDENTITY_SECRET")
+    server = ServerProcess(
+        name,
+        command,
+        env=env,
+        ready_url=f"{url}/docs",
+        ready_timeout=60,
+        listen=listen,
+        log_path=Path(tempfile.gettempdir()) / f"bench-{name}.log",
+    )
+    with server:
+        generator = [
+            sys.executable,
+            __file__,
+            "--generate",
+            url,
+            "--seconds",
+            str(args.seconds),
+            "--concurrency",
+            str(args.concurrency),
+        ]
+        result = subprocess.run(
+            generator,
+            env={**os.environ, **({"BENCH_SECRET": secret} if secret else {})},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=args.seconds + 120,
+        )
+    return json.loads(result.stdout)
+
+
+def row(name: str, figures: dict) -> str:
+    errors = ", ".join(f"{code}: {n}" for code, n in figures["errors"].items()) or "none"
+    return (
+        f"  {name:18} {figures['ops']:7.0f} ops/s  p50 {figures['p50_ms']:6.1f} ms  "
+        f"p99 {figures['p99_ms']:6.1f} ms  errors {errors}"
+    )
+
+
+def compare(kind: str, naive_location: str, dumbkv_location: str, args) -> list[str]:
+    """`--rounds` runs of each, interleaved (drift hits both alike), fresh data each;
+    the figures are the medians over rounds."""
+    naive_runs, dumbkv_runs = [], []
+    for round_ in range(args.rounds):
+        naive_runs.append(
+            measure(
+                "naive",
+                [sys.executable, "-m", "bench.baselines.naive_dumbkv"],
+                {"NAIVE_TYPE": kind, "NAIVE_LOCATION": naive_location.format(round=round_)},
+                args,
             )
-            env = {"NAIVE_TYPE": kind, "NAIVE_LOCATION": naive_location}
-            command = uvicorn_command("bench.baselines.naive_dumbkv:make_app", port)
-        with ServerProcess(
-            label,
-            command,
-            env=env,
-            ready_url=f"http://127.0.0.1:{port}/kv".replace("/kv", "/docs"),
-            ready_timeout=60,
-        ):
-            count, latencies, errors = await load(
-                f"http://127.0.0.1:{port}", args.seconds, args.concurrency, 200
+        )
+        dumbkv_runs.append(
+            measure(
+                "dumbkv",
+                [sys.executable, "-m", "dumbkv"],
+                {
+                    "DATABASE_TYPE": kind,
+                    "DATABASE_LOCATION": dumbkv_location.format(round=round_),
+                    "DUMBKV_PEPPER": "bench-pepper-0123456789abcdef",
+                    "PLATFORM_IDENTITY_SECRET": "bench-identity-secret-0123456789abcdef",
+                },
+                args,
             )
-        ops, line = figures(f"{kind}: {label}", count, latencies, errors, args.seconds)
-        results[label] = ops
-        lines.append(line)
-    ratio = results["dumbkv"] / results["naive (original design)"]
-    lines.append(f"{kind}: dumbkv throughput = {ratio:.2f}x naive")
-    return lines
+        )
+    naive, dumbkv = _median(naive_runs), _median(dumbkv_runs)
+    ratio = dumbkv["ops"] / naive["ops"]
+    p99 = dumbkv["p99_ms"] / naive["p99_ms"]
+    return [
+        f"{kind}:",
+        row(NAIVE, naive),
+        row("dumbkv", dumbkv),
+        f"  dumbkv / original: {ratio:.2f}x ops/s, p99 {p99:.2f}x",
+    ]
 
 
-async def main() -> None:
+def _median(runs: list[dict]) -> dict:
+    errors: dict[str, int] = {}
+    for run in runs:
+        for code, n in run["errors"].items():
+            errors[code] = errors.get(code, 0) + n
+    return {
+        "ops": statistics.median(run["ops"] for run in runs),
+        "p50_ms": statistics.median(run["p50_ms"] for run in runs),
+        "p99_ms": statistics.median(run["p99_ms"] for run in runs),
+        "errors": errors,
+    }
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--generate", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.generate:
+        figures = asyncio.run(
+            generate(args.generate, args.seconds, args.concurrency, os.environ.get("BENCH_SECRET"))
+        )
+        print(json.dumps(figures))
+        return
     _load_test_infra_env()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
-        lines = await run("sqlite", str(tmp / "dumbkvstore" / "dumbkv.db"), args, tmp)
+        lines = compare(
+            "sqlite", str(tmp / "naive-{round}.db"), str(tmp / "dumbkv-{round}" / "kv.db"), args
+        )
         if not args.skip_postgres:
+            import psycopg
+            import psycopg.sql
             from testcontainers.community.postgres import PostgresContainer
 
-            image = os.environ.get("TEST_POSTGRES_IMAGE", "postgres:16-alpine")
+            image = os.environ.get("TEST_POSTGRES_IMAGE", "postgres:15")
+            # One server, a database each: both start empty on the same Postgres.
             with PostgresContainer(
                 image, username="b", password="b", dbname="b", driver=None
             ) as pg:
-                url = f"postgresql://b:b@127.0.0.1:{pg.get_exposed_port(5432)}/b"
-                lines += await run("postgres", url, args, tmp)
-    print(f"80/20 read/write, {args.concurrency} in flight, {args.seconds:.0f} s per run")
+                url = f"postgresql://b:b@127.0.0.1:{pg.get_exposed_port(5432)}"
+                with psycopg.connect(f"{url}/b", autocommit=True) as admin:
+                    for round_ in range(args.rounds):
+                        for name in (f"naive{round_}", f"dumbkv{round_}"):
+                            admin.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(
+                                psycopg.sql.Identifier(name)))  # fmt: skip
+                lines += compare(
+                    "postgres", f"{url}/naive{{round}}", f"{url}/dumbkv{{round}}", args
+                )
+    print(
+        f"80/20 read/write (fresh write keys, 100-byte values), {args.concurrency} clients, "
+        f"{args.seconds:.0f} s each, one process each, median of {args.rounds} interleaved rounds"
+    )
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -1,27 +1,40 @@
-"""Baseline for bench/dumbkv_load.py: the original DumbKV's design in a few lines.
+"""Baseline for bench/dumbkv_load.py: the original DumbKV, as it was built.
 
-One shared connection (no pool), the key's SHA-256 stored as the row id and also used
-as the Fernet key (so a database dump decrypts everything). Not for use: a baseline.
+Faithful to the original's design, defects included, because that is what dumbkv
+replaces: FastAPI `async def` handlers that call **one** `sqlite3` connection (default
+rollback journal, default `synchronous`) or **one** synchronous `psycopg` connection
+directly on the event loop; the stored key column is
+`urlsafe_b64encode(sha256(key).hexdigest()[:32])`, which is also the Fernet key of the
+value (a database dump decrypts everything); a `logger.info` per call; no middleware
+but the Prometheus instrumentator. A write of an existing key fails (plain INSERT), as
+the original did. Only the table creation is added: the original never created it.
+Not for use: a baseline.
+
+    NAIVE_TYPE=sqlite|postgres NAIVE_LOCATION=<file or postgresql:// URL>
 """
 
-import asyncio
+from __future__ import annotations
+
 import base64
 import hashlib
+import logging
 import os
 import sqlite3
+from typing import Any
 
-import asyncpg
+import psycopg
 from cryptography.fernet import Fernet
 from fastapi import FastAPI, HTTPException
+from prometheus_fastapi_instrumentator import Instrumentator
 from pydantic import BaseModel
 
-SQLITE_TABLE = (
-    "CREATE TABLE IF NOT EXISTS naive_kv (db int, id text, value blob, PRIMARY KEY (db, id))"
+logging.basicConfig(level=logging.INFO)
+logger = logging.getLogger("dumbkv")
+
+TABLE = (
+    "CREATE TABLE IF NOT EXISTS kv"
+    " (database int, key text, value text, PRIMARY KEY (database, key))"
 )
-PG_TABLE = (
-    "CREATE TABLE IF NOT EXISTS naive_kv (db int, id text, value bytea, PRIMARY KEY (db, id))"
-)
-PG_UPSERT = "INSERT INTO naive_kv VALUES ($1, $2, $3) ON CONFLICT (db, id) DO UPDATE SET value = $3"
 
 
 class Body(BaseModel):
@@ -30,51 +43,51 @@ class Body(BaseModel):
     value: str | None = None
 
 
-def fernet_for(key: str) -> tuple[str, Fernet]:
-    digest = hashlib.sha256(key.encode()).digest()
-    return digest.hex(), Fernet(base64.urlsafe_b64encode(digest))
+def key_for(key: str) -> bytes:
+    return base64.urlsafe_b64encode(hashlib.sha256(key.encode()).hexdigest()[:32].encode())
 
 
 def make_app() -> FastAPI:
     app = FastAPI()
+    Instrumentator().instrument(app).expose(app)
     kind, location = os.environ["NAIVE_TYPE"], os.environ["NAIVE_LOCATION"]
-    state: dict = {}
-    one_connection = asyncio.Lock()  # a single shared connection serves one query at a time
-
-    @app.on_event("startup")
-    async def start() -> None:
-        if kind == "sqlite":
-            state["db"] = sqlite3.connect(location, check_same_thread=False)
-            state["db"].execute(SQLITE_TABLE)
-        else:
-            state["db"] = await asyncpg.connect(location)
-            await state["db"].execute(PG_TABLE)
+    if kind == "sqlite":
+        db: Any = sqlite3.connect(location, check_same_thread=False)
+        marker = "?"
+    else:
+        db = psycopg.connect(location)
+        marker = "%s"
+    db.execute(TABLE)
+    db.commit()
 
     @app.post("/kv")
     async def read(body: Body) -> dict:
-        row_id, fernet = fernet_for(body.key)
-        if kind == "sqlite":
-            query = "SELECT value FROM naive_kv WHERE db=? AND id=?"
-            row = state["db"].execute(query, (body.database, row_id)).fetchone()
-        else:
-            query = "SELECT value FROM naive_kv WHERE db=$1 AND id=$2"
-            async with one_connection:
-                row = await state["db"].fetchrow(query, body.database, row_id)
+        logger.info("get %s from %s", body.key, body.database)
+        stored = key_for(body.key)
+        query = f"SELECT value FROM kv WHERE database={marker} AND key={marker}"
+        row = db.execute(query, (body.database, stored.decode())).fetchone()
         if row is None:
             raise HTTPException(404)
-        return {"value": fernet.decrypt(bytes(row[0])).decode()}
+        return {"value": Fernet(stored).decrypt(row[0].encode()).decode()}
 
     @app.put("/kv")
     async def write(body: Body) -> dict:
-        row_id, fernet = fernet_for(body.key)
-        token = fernet.encrypt((body.value or "").encode())
-        if kind == "sqlite":
-            query = "INSERT OR REPLACE INTO naive_kv VALUES (?, ?, ?)"
-            state["db"].execute(query, (body.database, row_id, token))
-            state["db"].commit()
-        else:
-            async with one_connection:
-                await state["db"].execute(PG_UPSERT, body.database, row_id, token)
+        logger.info("set %s in %s", body.key, body.database)
+        stored = key_for(body.key)
+        token = Fernet(stored).encrypt((body.value or "").encode()).decode()
+        query = f"INSERT INTO kv VALUES ({marker}, {marker}, {marker})"
+        db.execute(query, (body.database, stored.decode(), token))
+        db.commit()
         return {"status": "success"}
 
     return app
+
+
+if __name__ == "__main__":
+    # Served as uvicorn would serve `main:app`, on the socket the benchmark bound.
+    import socket
+
+    import uvicorn
+
+    listen = socket.socket(fileno=int(os.environ["SERVER_LISTEN_FD"]))
+    uvicorn.Server(uvicorn.Config(make_app(), access_log=False)).run(sockets=[listen])
