@@ -47,8 +47,8 @@ class NodeGroupConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class AddonsConfig:
-    cert_manager: bool = True
-    ingress_nginx: bool = True
+    # The internet-facing edge: ALB Ingresses (ingress-nginx is retired, see docs/infra.md).
+    load_balancer_controller: bool = True
     metrics_server: bool = True
     kube_prometheus_stack: bool = True
     external_secrets: bool = True
@@ -137,9 +137,10 @@ class StackConfig:
     # the AWS provider refuse any other credentials).
     account_id: str = ""
     gateway_host: str = "api.example.com"
-    acme_email: str = "ops@example.com"
     # Subscribed to the stack's alerts topic (CloudWatch alarms and Alertmanager).
     alert_email: str = "ops@example.com"
+    # The Route 53 hosted zone of the public hosts: ACM validates their certificates there.
+    dns_zone_id: str = ""
     deletion_protection: bool = False
     namespace: str = "platform"
     network: NetworkConfig = field(default_factory=NetworkConfig)
@@ -284,8 +285,7 @@ def _problems(cfg: StackConfig) -> list[str]:
 
 # Add-on switch -> the Helm chart it installs (efs_csi is an EKS managed add-on, no chart).
 ADDON_CHARTS = {
-    "cert_manager": "cert-manager",
-    "ingress_nginx": "ingress-nginx",
+    "load_balancer_controller": "aws-load-balancer-controller",
     "metrics_server": "metrics-server",
     "kube_prometheus_stack": "kube-prometheus-stack",
     "external_secrets": "external-secrets",
@@ -366,8 +366,8 @@ _STRINGS = (
     "owner",
     "imageTag",
     "gatewayHost",
-    "acmeEmail",
     "alertEmail",
+    "dnsZoneId",
     "namespace",
 )
 _OBJECTS = ("network", "cluster", "database", "dumbkv", "catalog", "helmRepositories")
@@ -417,6 +417,8 @@ def require_access(cfg: StackConfig) -> None:
     ):
         if not arn.startswith(f"arn:aws:iam::{cfg.account_id}:role/"):
             problems.append(f"cluster.{key} must be a role of account {cfg.account_id}")
+    if not cfg.dns_zone_id:
+        problems.append("dnsZoneId is not set (the public hosts' certificates need it)")
     if not cc.public_access_cidrs:
         problems.append("cluster.publicAccessCidrs is empty (the CI runners could not deploy)")
     if problems:

@@ -119,3 +119,143 @@ def irsa_trust(
             ],
         }
     )
+
+
+# The AWS Load Balancer Controller (ALB Ingresses), after the controller's published policy:
+# read what it reconciles against, and change only load balancers, target groups and
+# security groups it created (tagged `elbv2.k8s.aws/cluster`).
+LBC_READ_ACTIONS = (
+    "acm:DescribeCertificate",
+    "acm:ListCertificates",
+    "ec2:DescribeAccountAttributes",
+    "ec2:DescribeAddresses",
+    "ec2:DescribeAvailabilityZones",
+    "ec2:DescribeCoipPools",
+    "ec2:DescribeInstances",
+    "ec2:DescribeInternetGateways",
+    "ec2:DescribeIpamPools",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeTags",
+    "ec2:DescribeVpcPeeringConnections",
+    "ec2:DescribeVpcs",
+    "ec2:GetCoipPoolUsage",
+    "ec2:GetSecurityGroupsForVpc",
+    "elasticloadbalancing:DescribeCapacityReservation",
+    "elasticloadbalancing:DescribeListenerAttributes",
+    "elasticloadbalancing:DescribeListenerCertificates",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeLoadBalancerAttributes",
+    "elasticloadbalancing:DescribeLoadBalancers",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeSSLPolicies",
+    "elasticloadbalancing:DescribeTags",
+    "elasticloadbalancing:DescribeTargetGroupAttributes",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeTrustStores",
+    "iam:GetServerCertificate",
+    "iam:ListServerCertificates",
+    "shield:GetSubscriptionState",
+    "wafv2:GetWebACL",
+    "wafv2:GetWebACLForResource",
+)
+LBC_CREATE_ACTIONS = (
+    "elasticloadbalancing:CreateLoadBalancer",
+    "elasticloadbalancing:CreateTargetGroup",
+)
+# It opens the cluster's (untagged) security group to its ALBs' groups, so ingress rules
+# cannot be limited to groups it owns.
+LBC_SECURITY_GROUP_ACTIONS = (
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:CreateSecurityGroup",
+    "ec2:RevokeSecurityGroupIngress",
+)
+LBC_OWNED_ACTIONS = (
+    "ec2:DeleteSecurityGroup",
+    "elasticloadbalancing:AddTags",
+    "elasticloadbalancing:DeleteLoadBalancer",
+    "elasticloadbalancing:DeleteTargetGroup",
+    "elasticloadbalancing:DeregisterTargets",
+    "elasticloadbalancing:ModifyCapacityReservation",
+    "elasticloadbalancing:ModifyListenerAttributes",
+    "elasticloadbalancing:ModifyLoadBalancerAttributes",
+    "elasticloadbalancing:ModifyTargetGroup",
+    "elasticloadbalancing:ModifyTargetGroupAttributes",
+    "elasticloadbalancing:RegisterTargets",
+    "elasticloadbalancing:RemoveTags",
+    "elasticloadbalancing:SetIpAddressType",
+    "elasticloadbalancing:SetSecurityGroups",
+    "elasticloadbalancing:SetSubnets",
+    "elasticloadbalancing:SetWebAcl",
+)
+# Listeners and rules carry no tags of their own; they belong to the controller's ALBs.
+LBC_LISTENER_ACTIONS = (
+    "elasticloadbalancing:AddListenerCertificates",
+    "elasticloadbalancing:CreateListener",
+    "elasticloadbalancing:CreateRule",
+    "elasticloadbalancing:DeleteListener",
+    "elasticloadbalancing:DeleteRule",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:ModifyRule",
+    "elasticloadbalancing:RemoveListenerCertificates",
+)
+LBC_TAG = "elbv2.k8s.aws/cluster"
+
+
+def load_balancer_controller_statements() -> list[Statement]:
+    owned = {"Null": {f"aws:ResourceTag/{LBC_TAG}": "false"}}
+    return [
+        {"Sid": "Read", "Effect": "Allow", "Action": list(LBC_READ_ACTIONS), "Resource": "*"},
+        {
+            "Sid": "ServiceLinkedRole",
+            "Effect": "Allow",
+            "Action": ["iam:CreateServiceLinkedRole"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}
+            },
+        },
+        {
+            "Sid": "SecurityGroupRules",
+            "Effect": "Allow",
+            "Action": list(LBC_SECURITY_GROUP_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "CreateTagged",
+            "Effect": "Allow",
+            "Action": list(LBC_CREATE_ACTIONS),
+            "Resource": "*",
+            "Condition": {"Null": {f"aws:RequestTag/{LBC_TAG}": "false"}},
+        },
+        {
+            "Sid": "TagOnCreate",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateTags", "elasticloadbalancing:AddTags"],
+            "Resource": "*",
+            "Condition": {"Null": {f"aws:RequestTag/{LBC_TAG}": "false"}},
+        },
+        {
+            "Sid": "Owned",
+            "Effect": "Allow",
+            "Action": list(LBC_OWNED_ACTIONS),
+            "Resource": "*",
+            "Condition": owned,
+        },
+        {
+            "Sid": "OwnedSecurityGroupTags",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateTags", "ec2:DeleteTags"],
+            "Resource": "arn:aws:ec2:*:*:security-group/*",
+            "Condition": owned,
+        },
+        {
+            "Sid": "Listeners",
+            "Effect": "Allow",
+            "Action": list(LBC_LISTENER_ACTIONS),
+            "Resource": "*",
+        },
+    ]

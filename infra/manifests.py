@@ -10,7 +10,7 @@ non-root (uid 10001, as in the Dockerfiles), read-only root filesystem with an e
 ServiceAccount token unless IRSA needs one. Availability: probes on /livez and /readyz
 (the observability lib's), a startup probe, requests and limits, zone topology spread,
 a preStop pause so endpoints drain before SIGTERM, a PDB when there are 2+ replicas.
-Network: default deny in and out; gateway -> services, ingress controller -> public
+Network: default deny in and out; gateway -> services, the ALB's subnets -> public
 services, Prometheus -> every service's port (/metrics), DNS out.
 """
 
@@ -28,9 +28,9 @@ from observability.slo import render_prometheus_rule
 Obj = dict[str, Any]
 
 UID = 10001  # the `app` user of every service image
-CLUSTER_ISSUER = "letsencrypt"
-LETSENCRYPT_SERVER = "https://acme-v02.api.letsencrypt.org/directory"
-INGRESS_CLASS = "nginx"
+INGRESS_CLASS = "alb"  # the AWS Load Balancer Controller's
+# Where create_app serves Prometheus metrics; service_monitor scrapes it on the pods.
+METRICS_PATH = "/metrics"
 PROMETHEUS_RELEASE = "kube-prometheus-stack"
 
 
@@ -45,9 +45,10 @@ class Platform:
     # the program (pinned to what the tag resolved to), `${PLACEHOLDERS}` when rendered.
     images: Mapping[str, Value]
     vpc_cidr: str
-    acme_email: str
+    # Where the ALB's nodes are (its public subnets): with `target-type: ip` they are the
+    # source of every request a public service receives.
+    edge_cidrs: tuple[str, ...]
     efs_file_system_id: Value | None = None
-    ingress_namespace: str = "ingress-nginx"
     monitoring_namespace: str = "monitoring"
 
 
@@ -76,6 +77,8 @@ def namespace(p: Platform) -> Obj:
                 "pod-security.kubernetes.io/enforce": "restricted",
                 "pod-security.kubernetes.io/audit": "restricted",
                 "pod-security.kubernetes.io/warn": "restricted",
+                # Rollouts wait until the ALB sees the new pod healthy.
+                "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
             },
         },
     }
@@ -111,47 +114,6 @@ def allow_dns(p: Platform) -> Obj:
                     "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
                 }
             ],
-        },
-    }
-
-
-# cert-manager's HTTP-01 solver pods (in the Certificate's namespace) answer the ACME
-# challenge on this port, reached through the ingress controller.
-ACME_SOLVER_PORT = 8089
-
-
-def allow_acme_solver(p: Platform) -> Obj:
-    """Default deny would also block the ingress controller from cert-manager's solvers."""
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {"name": "allow-acme-http01-solver", "namespace": p.namespace},
-        "spec": {
-            "podSelector": {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}},
-            "policyTypes": ["Ingress"],
-            "ingress": [
-                {
-                    "from": [_namespace_peer(p.ingress_namespace)],
-                    "ports": [{"protocol": "TCP", "port": ACME_SOLVER_PORT}],
-                }
-            ],
-        },
-    }
-
-
-def cluster_issuer(p: Platform) -> Obj:
-    """cert-manager ClusterIssuer `letsencrypt` (ACME HTTP-01 through the ingress class)."""
-    return {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "ClusterIssuer",
-        "metadata": {"name": CLUSTER_ISSUER},
-        "spec": {
-            "acme": {
-                "server": LETSENCRYPT_SERVER,
-                "email": p.acme_email,
-                "privateKeySecretRef": {"name": f"{CLUSTER_ISSUER}-account-key"},
-                "solvers": [{"http01": {"ingress": {"ingressClassName": INGRESS_CLASS}}}],
-            }
         },
     }
 
@@ -359,7 +321,7 @@ def network_policy(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> Obj
     peers: list[Obj] = []
     for caller in spec.callers:
         if caller == "ingress":
-            peers.append(_namespace_peer(p.ingress_namespace))
+            peers += [{"ipBlock": {"cidr": cidr}} for cidr in p.edge_cidrs]
         else:
             peers.append({"podSelector": {"matchLabels": {"app.kubernetes.io/name": caller}}})
     ingress: list[Obj] = [{"from": peers, "ports": port}] if peers else []
@@ -484,91 +446,48 @@ def external_secret(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
-def certificate(spec: ServiceSpec, p: Platform) -> Obj:
-    assert spec.public_host is not None
-    return {
-        "apiVersion": "cert-manager.io/v1",
-        "kind": "Certificate",
-        "metadata": _meta(spec.name, p.namespace),
-        "spec": {
-            "secretName": f"{spec.name}-tls",
-            "dnsNames": [spec.public_host],
-            "issuerRef": {
-                "name": CLUSTER_ISSUER,
-                "kind": "ClusterIssuer",
-                "group": "cert-manager.io",
-            },
-        },
-    }
+# An ALB rule action (annotation `actions.<name>`) answering /metrics itself.
+METRICS_REFUSED = "metrics-refused"
+REFUSE_METRICS = {
+    "type": "fixed-response",
+    "fixedResponseConfig": {"contentType": "text/plain", "statusCode": "404", "messageBody": ""},
+}
+ALB = "alb.ingress.kubernetes.io"
 
 
 def ingress(spec: ServiceSpec, p: Platform) -> Obj:
+    """The public host on the platform's one ALB (shared through `group.name`): HTTPS with
+    the host's ACM certificate (found by the controller from `tls.hosts`), HTTP redirected,
+    pods as targets, /metrics answered 404 by the ALB (rules apply in the listed order)."""
     assert spec.public_host is not None
+    backend = {"service": {"name": spec.name, "port": {"number": spec.port}}}
+    refused = {"service": {"name": METRICS_REFUSED, "port": {"name": "use-annotation"}}}
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
         "metadata": {
             **_meta(spec.name, p.namespace),
             "annotations": {
-                "nginx.ingress.kubernetes.io/ssl-redirect": "true",
-                "nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+                f"{ALB}/scheme": "internet-facing",
+                f"{ALB}/target-type": "ip",
+                f"{ALB}/group.name": p.namespace,
+                f"{ALB}/listen-ports": json.dumps([{"HTTP": 80}, {"HTTPS": 443}]),
+                f"{ALB}/ssl-redirect": "443",
+                f"{ALB}/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+                f"{ALB}/healthcheck-path": "/readyz",
+                f"{ALB}/actions.{METRICS_REFUSED}": json.dumps(REFUSE_METRICS),
             },
         },
         "spec": {
             "ingressClassName": INGRESS_CLASS,
-            "tls": [{"hosts": [spec.public_host], "secretName": f"{spec.name}-tls"}],
+            "tls": [{"hosts": [spec.public_host]}],
             "rules": [
                 {
                     "host": spec.public_host,
                     "http": {
                         "paths": [
-                            {
-                                "path": "/",
-                                "pathType": "Prefix",
-                                "backend": {
-                                    "service": {"name": spec.name, "port": {"number": spec.port}}
-                                },
-                            }
-                        ]
-                    },
-                }
-            ],
-        },
-    }
-
-
-# Where create_app serves Prometheus metrics; manifests.service_monitor scrapes it too.
-METRICS_PATH = "/metrics"
-# Nobody reaches a location restricted to loopback through the controller: a deny without
-# configuration snippets (disabled in ingress-nginx, and the source of its worst CVEs).
-NOBODY = "127.0.0.1/32"
-
-
-def metrics_block(spec: ServiceSpec, p: Platform) -> Obj:
-    """The service's public host answers 403 on /metrics (Prometheus scrapes the pods)."""
-    assert spec.public_host is not None
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": {
-            **_meta(f"{spec.name}-metrics", p.namespace),
-            "annotations": {"nginx.ingress.kubernetes.io/whitelist-source-range": NOBODY},
-        },
-        "spec": {
-            "ingressClassName": INGRESS_CLASS,
-            "tls": [{"hosts": [spec.public_host], "secretName": f"{spec.name}-tls"}],
-            "rules": [
-                {
-                    "host": spec.public_host,
-                    "http": {
-                        "paths": [
-                            {
-                                "path": METRICS_PATH,
-                                "pathType": "Prefix",
-                                "backend": {
-                                    "service": {"name": spec.name, "port": {"number": spec.port}}
-                                },
-                            }
+                            {"path": METRICS_PATH, "pathType": "Prefix", "backend": refused},
+                            {"path": "/", "pathType": "Prefix", "backend": backend},
                         ]
                     },
                 }
@@ -593,13 +512,13 @@ def service_objects(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> li
     if spec.slos:
         objs += [prometheus_rule(spec, p), dashboard(spec, p)]
     if spec.public_host is not None:
-        objs += [certificate(spec, p), ingress(spec, p), metrics_block(spec, p)]
+        objs.append(ingress(spec, p))
     return objs
 
 
 def grouped_objects(specs: list[ServiceSpec], p: Platform) -> dict[str, list[Obj]]:
     """Every object of the platform by owner: `platform` (namespace-wide), then each service."""
-    shared = [namespace(p), default_deny(p), allow_dns(p), allow_acme_solver(p), cluster_issuer(p)]
+    shared = [namespace(p), default_deny(p), allow_dns(p)]
     if p.efs_file_system_id is not None and any(s.volume for s in specs):
         shared.append(efs_storage_class(p.efs_file_system_id))
     ports = {s.name: s.port for s in specs}
@@ -615,8 +534,6 @@ CRD_KINDS = frozenset(
     {
         "ServiceMonitor",
         "PrometheusRule",
-        "ClusterIssuer",
-        "Certificate",
         "SecretStore",
         "ExternalSecret",
     }

@@ -17,6 +17,7 @@ from infra.components.alerts import Alerts
 from infra.components.catalog import Catalog
 from infra.components.cluster import Cluster
 from infra.components.data import Data
+from infra.components.edge import Edge
 from infra.components.network import Network
 from infra.components.workloads import Workloads
 from infra.config import REGISTRY_PROJECT, REGISTRY_STACK, StackConfig
@@ -78,12 +79,18 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         region=cfg.region,
         images=images(cfg),
         vpc_cidr=cfg.network.cidr,
-        acme_email=cfg.acme_email,
+        edge_cidrs=network.public_cidrs,
         efs_file_system_id=cluster.efs_file_system_id,
     )
     objects = manifests.platform_objects(specs, platform)
+    edge = Edge(cfg, hosts=[s.public_host for s in specs if s.public_host])
+    controller = cluster.releases.get("aws-load-balancer-controller")
     workloads = Workloads(
-        cfg, objects=objects, provider=cluster.provider, releases=cluster.releases
+        cfg,
+        objects=objects,
+        provider=cluster.provider,
+        releases=cluster.releases,
+        ingress_depends_on=[*([controller] if controller else []), *edge.validations],
     )
 
     # Generated once, kept (encrypted) in the stack state, never in config: dumbkv's

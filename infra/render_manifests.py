@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from infra import manifests
+from infra.components.network import subnet_cidrs
 from infra.config import StackConfig, stack_file_config
 from infra.services import placeholder_endpoints, service_images, service_specs
 
@@ -43,7 +44,7 @@ def objects(cfg: StackConfig) -> dict[str, list[manifests.Obj]]:
             image: f"${{IMAGE_REGISTRY}}/{image}:${{IMAGE_TAG}}" for image in service_images(cfg)
         },
         vpc_cidr=cfg.network.cidr,
-        acme_email=cfg.acme_email,
+        edge_cidrs=tuple(subnet_cidrs(cfg)[0]),
         efs_file_system_id="${EFS_FILE_SYSTEM_ID}" if cfg.cluster.addons.efs_csi else None,
     )
     return manifests.grouped_objects(service_specs(cfg, placeholder_endpoints(cfg)), platform)

@@ -152,9 +152,9 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
         "GATEWAY_CATALOG_URL": endpoints.catalog_url,
         "GATEWAY_REMOTE_URLS": _url("remote", 8001, ns) if cfg.remote_enabled else "",
         "GATEWAY_KEYS_DB": f"{GATEWAY_KEYS_DIR}/keys.db",
-        # Only ingress-nginx may call the gateway (its NetworkPolicy) and its pods have VPC
-        # addresses (VPC CNI): trust X-Forwarded-For from the VPC, so each client gets
-        # its own rate-limit bucket instead of all sharing the controller's.
+        # Only the ALB (from its public subnets) may call the gateway (its NetworkPolicy):
+        # trust X-Forwarded-For from the VPC, so each client gets its own rate-limit
+        # bucket instead of all sharing the load balancer's.
         "GATEWAY_TRUSTED_PROXIES": cfg.network.cidr,
         # Without the dev-only remote, readiness must not wait for it.
         "GATEWAY_READY_REQUIRES_REMOTE": "true" if cfg.remote_enabled else "false",

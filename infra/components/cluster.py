@@ -22,7 +22,7 @@ import pulumi_random as random
 
 from infra.components.base import Component, policy_json
 from infra.config import StackConfig
-from infra.iam import irsa_trust
+from infra.iam import irsa_trust, load_balancer_controller_statements
 
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 NODE_POLICIES = (
@@ -31,6 +31,7 @@ NODE_POLICIES = (
     "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
     "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
 )
+LBC_SERVICE_ACCOUNT = "aws-load-balancer-controller"
 STORAGE_CLASS = "gp3"
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105  # pragma: allowlist secret - a name
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -38,13 +39,9 @@ ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPoli
 # Pinned chart versions (bump deliberately, one at a time, through a dev preview). The
 # repositories come from stack config (`helmRepositories`): see infra/config.py.
 CHARTS: dict[str, dict[str, str]] = {
-    "cert-manager": {
-        "version": "v1.17.2",
-        "namespace": "cert-manager",
-    },
-    "ingress-nginx": {
-        "version": "4.12.2",
-        "namespace": "ingress-nginx",
+    "aws-load-balancer-controller": {
+        "version": "1.13.0",
+        "namespace": "kube-system",
     },
     "metrics-server": {
         "version": "3.12.2",
@@ -278,10 +275,6 @@ class Cluster(Component):
             self._release(
                 "metrics-server", {"args": ["--kubelet-preferred-address-types=InternalIP"]}
             )
-        if addons.cert_manager:
-            self._release(
-                "cert-manager", {"crds": {"enabled": True}, "prometheus": {"enabled": True}}
-            )
         storage = self._ebs()
         if addons.kube_prometheus_stack:
             self._release(
@@ -289,31 +282,26 @@ class Cluster(Component):
                 self._monitoring_values(),
                 depends_on=[*storage, *self._monitoring()],
             )
-        if addons.ingress_nginx:
+        if addons.load_balancer_controller:
+            role = self.irsa_role(
+                "lb-controller",
+                CHARTS["aws-load-balancer-controller"]["namespace"],
+                LBC_SERVICE_ACCOUNT,
+                load_balancer_controller_statements(),
+            )
             self._release(
-                "ingress-nginx",
+                "aws-load-balancer-controller",
                 {
-                    "controller": {
-                        "replicaCount": 2 if self.cfg.is_prod else 1,
-                        "service": {
-                            # Client addresses survive the NLB only to local pods.
-                            "externalTrafficPolicy": "Local",
-                            "annotations": {
-                                "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-                                "service.beta.kubernetes.io/aws-load-balancer-scheme": (
-                                    "internet-facing"
-                                ),
-                            },
-                        },
-                        "metrics": {
-                            "enabled": True,
-                            "serviceMonitor": {"enabled": addons.kube_prometheus_stack},
-                        },
-                    }
+                    "clusterName": self.cluster_name,
+                    "region": self.cfg.region,
+                    "vpcId": vpc_id,
+                    "replicaCount": 2,
+                    "serviceAccount": {
+                        "create": True,
+                        "name": LBC_SERVICE_ACCOUNT,
+                        "annotations": {"eks.amazonaws.com/role-arn": role.arn},
+                    },
                 },
-                depends_on=[self.releases["kube-prometheus-stack"]]
-                if addons.kube_prometheus_stack
-                else None,
             )
         if addons.external_secrets:
             self._release("external-secrets", {"installCRDs": True})

@@ -19,6 +19,14 @@ from infra.config import StackConfig
 INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "logs")
 
 
+def subnet_cidrs(cfg: StackConfig) -> tuple[list[str], list[str]]:
+    """(public, private) /20s per zone: public from the bottom of the VPC, private from its
+    upper half (room for pods: the VPC CNI gives them VPC addresses)."""
+    subnets = list(ipaddress.ip_network(cfg.network.cidr).subnets(new_prefix=20))
+    zones = range(len(cfg.network.availability_zones))
+    return [str(subnets[i]) for i in zones], [str(subnets[8 + i]) for i in zones]
+
+
 class Network(Component):
     component = "network"
 
@@ -26,7 +34,8 @@ class Network(Component):
         super().__init__(cfg, opts)
         net = cfg.network
         zones = net.availability_zones
-        subnets = list(ipaddress.ip_network(net.cidr).subnets(new_prefix=20))
+        public_cidrs, private_cidrs = subnet_cidrs(cfg)
+        self.public_cidrs = tuple(public_cidrs)
         tags = self.tags()
 
         self.vpc = aws.ec2.Vpc(
@@ -60,7 +69,7 @@ class Network(Component):
                 self.name(f"public-{zone}"),
                 vpc_id=self.vpc.id,
                 availability_zone=zone,
-                cidr_block=str(subnets[i]),
+                cidr_block=public_cidrs[i],
                 map_public_ip_on_launch=False,
                 tags={**tags, "Name": self.name(f"public-{zone}"), "kubernetes.io/role/elb": "1"},
                 opts=self.child(),
@@ -90,8 +99,7 @@ class Network(Component):
                 self.name(f"private-{zone}"),
                 vpc_id=self.vpc.id,
                 availability_zone=zone,
-                # Private subnets get the upper half of the VPC: room for pods (VPC CNI).
-                cidr_block=str(subnets[8 + i]),
+                cidr_block=private_cidrs[i],
                 tags={
                     **tags,
                     "Name": self.name(f"private-{zone}"),

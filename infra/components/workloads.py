@@ -9,7 +9,7 @@ Helm release that installs its CRD.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
@@ -37,7 +37,6 @@ KINDS: dict[str, Any] = {
 # Which Helm release installs the CRD of an API group.
 CRD_RELEASES = {
     "monitoring.coreos.com": "kube-prometheus-stack",
-    "cert-manager.io": "cert-manager",
     "external-secrets.io": "external-secrets",
 }
 
@@ -61,6 +60,7 @@ class Workloads(Component):
         objects: list[Obj],
         provider: pulumi.ProviderResource,
         releases: Mapping[str, pulumi.Resource],
+        ingress_depends_on: Sequence[pulumi.Resource] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(cfg, opts)
@@ -79,6 +79,9 @@ class Workloads(Component):
                 depends.append(release)
             if namespace is not None and obj["metadata"].get("namespace"):
                 depends.append(namespace)
+            if obj["kind"] == "Ingress":
+                # The controller's webhooks admit Ingresses; the ALB needs the certificates.
+                depends += ingress_depends_on
             res = self.apply(obj, depends)
             if obj["kind"] == "Namespace":
                 namespace = res

@@ -30,6 +30,7 @@ REQUIRED_TAGS = ("project", "stack", "service", "owner")
 # Every taggable type the program declares (tests/infra checks this list covers them all).
 TAGGABLE_TYPES = frozenset(
     {
+        "aws:acm/certificate:Certificate",
         "aws:apigatewayv2/api:Api",
         "aws:apigatewayv2/stage:Stage",
         "aws:cloudwatch/logGroup:LogGroup",

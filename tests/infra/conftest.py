@@ -27,8 +27,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"pulumi_a
 HELM_REPOSITORIES = {
     chart: f"https://charts.example.test/{chart}"
     for chart in (
-        "cert-manager",
-        "ingress-nginx",
+        "aws-load-balancer-controller",
         "metrics-server",
         "kube-prometheus-stack",
         "external-secrets",

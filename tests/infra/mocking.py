@@ -127,6 +127,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
             if typ == "aws:lambda/function:Function":
                 outputs["version"] = "1"
                 outputs["invokeArn"] = f"arn:aws:apigateway:{REGION}:lambda:path/{name}"
+            if typ == "aws:acm/certificate:Certificate":
+                domain = inputs["domainName"]
+                outputs["domainValidationOptions"] = [
+                    {
+                        "domainName": domain,
+                        "resourceRecordName": f"_x.{domain}.",
+                        "resourceRecordType": "CNAME",
+                        "resourceRecordValue": "_y.acm-validations.aws.",
+                    }
+                ]
+            if typ == "aws:route53/record:Record":
+                outputs["fqdn"] = inputs["name"].rstrip(".")
             if typ == "random:index/randomPassword:RandomPassword":
                 outputs["result"] = "x" * int(inputs.get("length", 16))
             if typ == "aws:s3/bucket:Bucket":

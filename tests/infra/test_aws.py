@@ -77,8 +77,7 @@ def test_kubernetes_provider_and_addons_are_helm_releases(stack_run: ProgramRun)
         r.inputs["chart"]: r.inputs for r in stack_run.of_type("kubernetes:helm.sh/v3:Release")
     }
     assert {
-        "cert-manager",
-        "ingress-nginx",
+        "aws-load-balancer-controller",
         "metrics-server",
         "kube-prometheus-stack",
         "external-secrets",

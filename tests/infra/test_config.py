@@ -62,15 +62,17 @@ def test_sqlite_dumbkv_needs_the_efs_storage_class() -> None:
 
 
 def test_a_deployment_needs_a_repository_for_every_enabled_chart() -> None:
-    cfg = from_mapping("platform", "dev", {"env": "dev", "helmRepositories": {"cert-manager": "x"}})
+    cfg = from_mapping(
+        "platform", "dev", {"env": "dev", "helmRepositories": {"metrics-server": "x"}}
+    )
 
-    with pytest.raises(ConfigError, match="ingress-nginx") as error:
+    with pytest.raises(ConfigError, match="aws-load-balancer-controller") as error:
         require_helm_repositories(cfg)
-    assert "cert-manager" not in str(error.value)
+    assert "metrics-server" not in str(error.value)
 
 
 def test_disabled_addons_need_no_repository() -> None:
-    switches = ("certManager", "ingressNginx", "metricsServer", "kubePrometheusStack")
+    switches = ("loadBalancerController", "metricsServer", "kubePrometheusStack")
     addons = dict.fromkeys((*switches, "externalSecrets", "reloader"), False)
     cfg = from_mapping("platform", "dev", {"env": "dev", "cluster": {"addons": addons}})
 

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from infra import manifests
+from infra.components.network import subnet_cidrs
 from infra.components.workloads import CRD_RELEASES
 from infra.render_manifests import objects as rendered_objects
 from infra.render_manifests import render, stack_config
@@ -64,13 +65,6 @@ def test_rendered_manifests_are_valid_too(stack: str) -> None:
 REQUIRED_CRD_FIELDS: dict[str, list[tuple[str, ...]]] = {
     "ServiceMonitor": [("spec", "selector", "matchLabels"), ("spec", "endpoints")],
     "PrometheusRule": [("spec", "groups")],
-    "ClusterIssuer": [
-        ("spec", "acme", "server"),
-        ("spec", "acme", "email"),
-        ("spec", "acme", "privateKeySecretRef", "name"),
-        ("spec", "acme", "solvers"),
-    ],
-    "Certificate": [("spec", "secretName"), ("spec", "issuerRef", "name"), ("spec", "dnsNames")],
     "SecretStore": [("spec", "provider", "aws", "service"), ("spec", "provider", "aws", "region")],
     "ExternalSecret": [
         ("spec", "secretStoreRef", "name"),
@@ -101,32 +95,11 @@ def test_crd_objects_have_their_required_fields(stack_run: ProgramRun) -> None:
                 assert all(("record" in r) != ("alert" in r) and r["expr"] for r in group["rules"])
 
 
-def test_cluster_issuer_is_letsencrypt_and_public_hosts_get_certificates(
-    stack_run: ProgramRun,
-) -> None:
-    objs = _objects(stack_run)
-    assert _find(objs, "ClusterIssuer", "letsencrypt")["spec"]["acme"]["server"].startswith(
-        "https://acme-v02"
-    )
-    certs = {o["metadata"]["name"]: o["spec"] for o in _kinds(objs, "Certificate")}
-    ingresses = {
-        o["metadata"]["name"].removesuffix("-metrics"): o["spec"] for o in _kinds(objs, "Ingress")
-    }
-    assert set(certs) == set(ingresses) == {"gateway", "dumbkv"}
-    for name, ing in ingresses.items():
-        assert ing["tls"][0]["secretName"] == certs[name]["secretName"]
-        assert ing["tls"][0]["hosts"] == certs[name]["dnsNames"]
-        assert certs[name]["issuerRef"] == {
-            "name": "letsencrypt",
-            "kind": "ClusterIssuer",
-            "group": "cert-manager.io",
-        }
-
-
 def test_dumbkv_ingress_serves_its_host_on_root_in_prod(prod: ProgramRun) -> None:
     rule = _find(_objects(prod), "Ingress", "dumbkv")["spec"]["rules"][0]
     assert rule["host"] == "dumbkv.example.com"
-    assert rule["http"]["paths"][0]["path"] == "/"
+    assert rule["http"]["paths"][-1]["path"] == "/"
+    assert rule["http"]["paths"][-1]["backend"]["service"]["name"] == "dumbkv"
 
 
 def test_every_container_is_hardened_probed_and_bounded(stack_run: ProgramRun) -> None:
@@ -217,16 +190,14 @@ def test_network_policies_default_deny_and_allow_only_the_expected_callers(
             for peer in rule["from"]
         ]
 
-    ingress_ns = {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
-    }
+    alb = [{"ipBlock": {"cidr": cidr}} for cidr in subnet_cidrs(stack_config(stack_run.stack))[0]]
     prometheus = {
         "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
     }
     gateway = {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}
-    assert sources("gateway") == [ingress_ns, prometheus]
+    assert sources("gateway") == [*alb, prometheus]
     assert sources("users") == [gateway, prometheus]
-    assert sources("dumbkv") == [gateway, ingress_ns, prometheus]
+    assert sources("dumbkv") == [gateway, *alb, prometheus]
 
 
 def test_slo_rules_and_dashboards_ship_for_every_service_with_slos(stack_run: ProgramRun) -> None:
@@ -332,53 +303,6 @@ def test_network_policies_are_enforced_by_the_vpc_cni(stack_run: ProgramRun) -> 
     assert cni["enableNetworkPolicy"] is True
 
 
-def test_the_ingress_controller_reaches_cert_managers_http01_solvers(
-    stack_run: ProgramRun,
-) -> None:
-    policy = _find(_objects(stack_run), "NetworkPolicy", "allow-acme-http01-solver")["spec"]
-    assert policy["podSelector"] == {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
-    (rule,) = policy["ingress"]
-    assert rule["from"] == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
-    ]
-    assert rule["ports"] == [{"protocol": "TCP", "port": 8089}]
-
-
-def _edge_route(objs: list[dict[str, Any]], host: str, path: str) -> dict[str, Any]:
-    """The Ingress ingress-nginx serves `host` + `path` from (longest matching prefix)."""
-    matches = [
-        (len(p["path"]), ing)
-        for ing in _kinds(objs, "Ingress")
-        for rule in ing["spec"]["rules"]
-        if rule["host"] == host
-        for p in rule["http"]["paths"]
-        if path == p["path"] or path.startswith(p["path"].rstrip("/") + "/") or p["path"] == "/"
-    ]
-    return max(matches, key=lambda m: m[0])[1]
-
-
-@pytest.mark.parametrize("path", ["/metrics", "/metrics/", "/metrics/x"])
-def test_an_internet_caller_cannot_read_metrics_through_the_edge(
-    stack_run: ProgramRun, path: str
-) -> None:
-    import ipaddress
-
-    objs = _objects(stack_run)
-    for ing in [
-        i for i in _kinds(objs, "Ingress") if not i["metadata"]["name"].endswith("-metrics")
-    ]:
-        host = ing["spec"]["rules"][0]["host"]
-        route = _edge_route(objs, host, path)
-        allowed = (
-            route["metadata"]
-            .get("annotations", {})
-            .get("nginx.ingress.kubernetes.io/whitelist-source-range", "0.0.0.0/0")
-        )
-        caller = ipaddress.ip_address("203.0.113.7")
-        assert not any(caller in ipaddress.ip_network(c) for c in allowed.split(",")), host
-        assert _edge_route(objs, host, "/graphql") is ing  # the API itself stays public
-
-
 def test_the_gateway_trusts_forwarded_addresses_only_from_inside_the_vpc(
     stack_run: ProgramRun,
 ) -> None:
@@ -388,13 +312,6 @@ def test_the_gateway_trusts_forwarded_addresses_only_from_inside_the_vpc(
     ]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["GATEWAY_TRUSTED_PROXIES"] == cidr
-    (release,) = [
-        r
-        for r in stack_run.of_type("kubernetes:helm.sh/v3:Release")
-        if r.inputs["chart"] == "ingress-nginx"
-    ]
-    # The NLB keeps the client's address only to pods on the node it sent the packet to.
-    assert release.inputs["values"]["controller"]["service"]["externalTrafficPolicy"] == "Local"
 
 
 def test_dumbkv_restarts_onto_a_rotated_database_password(prod: ProgramRun) -> None:

@@ -19,6 +19,9 @@ from tests.infra.mocking import ProgramRun
 # Pulumi type -> (input path, "service Operation member.path" of the API); "*" is every
 # element of a list.
 CHECKS: dict[str, list[tuple[str, str]]] = {
+    "aws:acm/certificate:Certificate": [
+        ("validationMethod", "acm RequestCertificate ValidationMethod"),
+    ],
     "aws:lambda/function:Function": [
         ("runtime", "lambda CreateFunction Runtime"),
         ("architectures.*", "lambda CreateFunction Architectures.*"),
