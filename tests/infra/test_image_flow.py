@@ -70,7 +70,12 @@ def test_a_deployment_needs_an_explicit_commit_or_release_tag(tag: str | None) -
 def test_images_are_pushed_only_after_the_registry_stack_is_up() -> None:
     jobs = _workflow("images.yml")["jobs"]
     assert "registry" in jobs["build"]["needs"]
-    assert jobs["registry"]["steps"][-1]["with"]["work-dir"] == "infra/registry"
+    registry = jobs["registry"]["steps"][-1]["with"]
+    assert registry["work-dir"] == "infra/registry"
+    # The CLI resolves the policy pack from the work dir: the same pack as the stacks.
+    assert (
+        ROOT / registry["work-dir"] / registry["policyPacks"]
+    ).resolve() == ROOT / "infra/policy"
     # The repository prefix comes from the registry stack's output, not a second copy.
     tags = next(s for s in jobs["build"]["steps"] if s.get("id") == "tags")
     assert tags["env"]["ECR_PREFIX"] == "${{ needs.registry.outputs.prefix }}"
