@@ -3,7 +3,8 @@
 Kept apart from the roles so tests and reviewers read exactly what each identity may do:
 - users: its table (item reads/writes, DescribeTable for readiness) and `avatars/*` in its
   bucket (put/get/delete), ListBucket only for HeadBucket (readiness), the data key for SSE-KMS;
-- dumbkv: GetSecretValue on its RDS-managed secret (read by External Secrets as dumbkv);
+- dumbkv: GetSecretValue on its RDS-managed secret and its own login's secret (read by
+  External Secrets as dumbkv), Decrypt with the data key;
 - catalog (Lambda): GetItem/Query/Scan on `llm_scores`, nothing else on DynamoDB.
 """
 
@@ -66,14 +67,19 @@ def users_statements(
     ]
 
 
-def dumbkv_statements(secret_arn: pulumi.Input[str]) -> list[Statement]:
+def dumbkv_statements(
+    secret_arns: list[pulumi.Input[str]], key_arn: pulumi.Input[str]
+) -> list[Statement]:
+    """Its two database secrets (RDS master for the role Job, its own login), and the
+    data key its own login is encrypted with."""
     return [
         {
             "Sid": "DatabaseSecret",
             "Effect": "Allow",
             "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-            "Resource": secret_arn,
-        }
+            "Resource": secret_arns,
+        },
+        {"Sid": "DataKey", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key_arn},
     ]
 
 

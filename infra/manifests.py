@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra.services import ServiceSpec, Value
+from infra.services import DatabaseRole, ServiceSpec, Value, database_location
 from observability.dashboards import render_dashboard
 from observability.slo import render_prometheus_rule
 
@@ -496,6 +496,134 @@ def ingress(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
+# Run as the RDS master by the role Job: dumbkv's login exists with the stack's password,
+# may use the database, and owns the tables (also those the master created before).
+# Idempotent; identifiers and the password go through quote_ident/quote_literal.
+ROLE_SCRIPT = """
+import asyncio, os, asyncpg
+
+async def main():
+    db = await asyncpg.connect(os.environ["MASTER_LOCATION"])
+    name = os.environ["APP_USER"]
+    user = await db.fetchval("SELECT quote_ident($1)", name)
+    quoted = await db.fetchval("SELECT quote_literal($1)", os.environ["APP_PASSWORD"])
+    if not await db.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", name):
+        await db.execute(f"CREATE ROLE {user} LOGIN")
+    await db.execute(f"ALTER ROLE {user} WITH LOGIN PASSWORD {quoted}")
+    await db.execute(f"GRANT {user} TO current_user")
+    database = await db.fetchval("SELECT quote_ident(current_database())")
+    await db.execute(f"GRANT CONNECT ON DATABASE {database} TO {user}")
+    await db.execute(f"GRANT USAGE, CREATE ON SCHEMA public TO {user}")
+    for (table,) in await db.fetch(
+        "SELECT quote_ident(tablename) FROM pg_tables"
+        " WHERE schemaname = 'public' AND tableowner = current_user"
+    ):
+        await db.execute(f"ALTER TABLE public.{table} OWNER TO {user}")
+    await db.close()
+
+asyncio.run(main())
+"""
+
+
+def database_admin_secret(spec: ServiceSpec, role: DatabaseRole, p: Platform) -> Obj:
+    """What the role Job needs: the master's URL (RDS-managed, rotating) and the app
+    login's password, synced by External Secrets as the service's ServiceAccount."""
+    return {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": _meta(f"{spec.name}-db-admin", p.namespace),
+        "spec": {
+            "refreshInterval": "5m",
+            "secretStoreRef": {"name": f"{spec.name}-aws", "kind": "SecretStore"},
+            "target": {
+                "name": f"{spec.name}-db-admin",
+                "creationPolicy": "Owner",
+                "template": {
+                    "engineVersion": "v2",
+                    "data": {
+                        "MASTER_LOCATION": database_location(
+                            role.host, ("master_username", "master_password")
+                        ),
+                        "APP_PASSWORD": "{{ .app_password }}",
+                    },
+                },
+            },
+            # Both secrets hold `username` and `password`: prefix each one's fields.
+            "dataFrom": [
+                {
+                    "extract": {"key": arn},
+                    "rewrite": [{"regexp": {"source": "(.*)", "target": f"{prefix}_$1"}}],
+                }
+                for prefix, arn in (
+                    ("master", role.master_secret_arn),
+                    ("app", role.app_secret_arn),
+                )
+            ],
+        },
+    }
+
+
+def database_role_job(spec: ServiceSpec, role: DatabaseRole, p: Platform) -> Obj:
+    """The Job that makes `role.user` (from the service's own image, pinned like it)."""
+    name = f"{spec.name}-db-role"
+    secret = f"{spec.name}-db-admin"
+    container = _container(spec, p)
+    container.update(
+        name="role",
+        command=["python", "-c", ROLE_SCRIPT],
+        env=[
+            {"name": "APP_USER", "value": role.user},
+            *(
+                {"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": var}}}
+                for var in ("MASTER_LOCATION", "APP_PASSWORD")
+            ),
+        ],
+        volumeMounts=[{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir
+    )
+    for key in ("ports", "startupProbe", "livenessProbe", "readinessProbe", "lifecycle"):
+        container.pop(key)
+    pod = deployment(spec, p)["spec"]["template"]["spec"]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": _meta(name, p.namespace),
+        "spec": {
+            "backoffLimit": 10,
+            "template": {
+                "metadata": {"labels": labels(name)},
+                "spec": {
+                    "restartPolicy": "OnFailure",
+                    "automountServiceAccountToken": False,
+                    "securityContext": pod["securityContext"],
+                    "containers": [container],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                },
+            },
+        },
+    }
+
+
+def database_role_policy(spec: ServiceSpec, p: Platform) -> Obj:
+    """The role Job reaches Postgres and nothing else (DNS comes from allow-dns)."""
+    name = f"{spec.name}-db-role"
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(name, p.namespace),
+        "spec": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [],
+            "egress": [
+                {
+                    "to": [{"ipBlock": {"cidr": p.vpc_cidr}}],
+                    "ports": [{"protocol": "TCP", "port": 5432}],
+                }
+            ],
+        },
+    }
+
+
 def service_objects(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> list[Obj]:
     """Everything one service needs, in apply order."""
     objs = [service_account(spec, p)]
@@ -503,6 +631,13 @@ def service_objects(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> li
         objs.append(volume_claim(spec, p))
     if spec.external_secret is not None:
         objs += [secret_store(spec, p), external_secret(spec, p)]
+    if spec.database_role is not None:
+        role = spec.database_role
+        objs += [
+            database_admin_secret(spec, role, p),
+            database_role_job(spec, role, p),
+            database_role_policy(spec, p),
+        ]
     objs += [deployment(spec, p), service(spec, p), network_policy(spec, p, ports)]
     if spec.autoscale:
         objs.append(hpa(spec, p))

@@ -60,7 +60,10 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         iam.users_statements(data.users_table.arn, data.bucket.arn, data.key.arn),
     )
     dumbkv_role = cluster.irsa_role(
-        "dumbkv", cfg.namespace, "dumbkv", iam.dumbkv_statements(data.db_secret_arn)
+        "dumbkv",
+        cfg.namespace,
+        "dumbkv",
+        iam.dumbkv_statements([data.db_secret_arn, data.db_app_secret_arn], data.key.arn),
     )
 
     endpoints = Endpoints(
@@ -69,6 +72,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         data_key_arn=data.key.arn,
         catalog_url=catalog.url,
         db_secret_arn=data.db_secret_arn,
+        db_app_secret_arn=data.db_app_secret_arn,
         db_host=data.db_host,
         role_arns={"users": users_role.arn, "dumbkv": dumbkv_role.arn},
     )
@@ -110,6 +114,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         "dbEndpoint": data.db.endpoint,
         "dbHost": data.db_host,
         "dbSecretArn": data.db_secret_arn,
+        "dbAppSecretArn": data.db_app_secret_arn,
         "awsAccountId": account_id,
         "alertsTopicArn": alerts.topic_arn,
         "dumbkvMode": cfg.dumbkv.database_type,

@@ -65,6 +65,17 @@ class ExternalSecret:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DatabaseRole:
+    """The service's own Postgres login, created (and re-passworded, and given the tables
+    the master made) by a Job that logs in as the RDS master from `master_secret_arn`."""
+
+    user: str
+    app_secret_arn: Value
+    master_secret_arn: Value
+    host: Value
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServiceSpec:
     """One Deployment and everything around it (Service, HPA, PDB, policies, monitoring)."""
 
@@ -89,6 +100,7 @@ class ServiceSpec:
     volume: Volume | None = None
     external_secret: ExternalSecret | None = None
     role_arn: Value | None = None  # IRSA role; None = no AWS permissions
+    database_role: DatabaseRole | None = None
     termination_grace_s: int = 30
     pre_stop_sleep_s: int = 5
 
@@ -102,6 +114,7 @@ class Endpoints:
     data_key_arn: Value
     catalog_url: Value
     db_secret_arn: Value
+    db_app_secret_arn: Value
     db_host: Value
     role_arns: Mapping[str, Value]
 
@@ -131,6 +144,7 @@ GATEWAY_KEYS = SecretFiles(secret_name="gateway-api-keys", mount_path=GATEWAY_KE
 # (libs/identity).
 IDENTITY_SECRET_ENV = {"PLATFORM_IDENTITY_SECRET": ("platform-identity", "secret")}
 DB_NAME = "dumbkv"
+APP_DB_USER = "dumbkv_app"  # dumbkv's login; the RDS master is `dumbkv`
 
 
 def _url(name: str, port: int, namespace: str) -> str:
@@ -293,16 +307,22 @@ def _dumbkv(cfg: StackConfig, endpoints: Endpoints) -> ServiceSpec:
         egress_postgres=True,
         external_secret=ExternalSecret(
             name="dumbkv-database",
-            remote_key=endpoints.db_secret_arn,
-            template={"DATABASE_LOCATION": _database_location(endpoints.db_host)},
+            remote_key=endpoints.db_app_secret_arn,
+            template={"DATABASE_LOCATION": database_location(endpoints.db_host)},
+        ),
+        database_role=DatabaseRole(
+            user=APP_DB_USER,
+            app_secret_arn=endpoints.db_app_secret_arn,
+            master_secret_arn=endpoints.db_secret_arn,
+            host=endpoints.db_host,
         ),
     )
 
 
-def _database_location(host: Value) -> Value:
-    """The dumbkv URL as an External Secrets template over the RDS-managed secret (which
-    holds only `username` and `password`); rds.force_ssl is on, so asyncpg asks for TLS."""
-    head = "postgresql://{{ .username }}:{{ .password | urlquery }}@"
+def database_location(host: Value, keys: tuple[str, str] = ("username", "password")) -> Value:
+    """The dumbkv URL as an External Secrets template over a secret's login and password
+    fields (`keys`); rds.force_ssl is on, so asyncpg asks for TLS."""
+    head = f"postgresql://{{{{ .{keys[0]} }}}}:{{{{ .{keys[1]} | urlquery }}}}@"
     tail = f":5432/{DB_NAME}?ssl=require"
     if isinstance(host, str):
         return head + host + tail
@@ -324,6 +344,7 @@ def placeholder_endpoints(cfg: StackConfig) -> Endpoints:
         data_key_arn="${DATA_KEY_ARN}",
         catalog_url="${CATALOG_API_URL}",
         db_secret_arn="${DB_SECRET_ARN}",  # noqa: S106 - a placeholder, not a secret
+        db_app_secret_arn="${DB_APP_SECRET_ARN}",  # noqa: S106 - a placeholder
         db_host="${DB_HOST}",
         role_arns={
             "users": f"arn:aws:iam::${{AWS_ACCOUNT_ID}}:role/{cfg.prefix}-users-irsa",

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from infra.components.base import Component, policy_json
 from infra.config import StackConfig
-from infra.services import DB_NAME
+from infra.services import APP_DB_USER, DB_NAME
 
 
 def postgres_family(engine_version: str) -> str:
@@ -134,6 +135,25 @@ class Data(Component):
             opts=self.data(depends_on=[db_logs]),
         )
         self.db_secret_arn = self.db.master_user_secrets.apply(lambda s: s[0].secret_arn or "")
+        # dumbkv's own login (a Job creates the role as master): the master password
+        # rotates under RDS's control, this one only when the stack changes it.
+        app_password = random.RandomPassword(self.name("dumbkv-app"), length=40, special=False)
+        app_secret = aws.secretsmanager.Secret(
+            self.name("dumbkv-app"),
+            description=f"{cfg.prefix}: dumbkv's Postgres login ({APP_DB_USER})",
+            kms_key_id=self.key.arn,
+            tags=self.tags("dumbkv"),
+            opts=self.child(),
+        )
+        aws.secretsmanager.SecretVersion(
+            self.name("dumbkv-app"),
+            secret_id=app_secret.id,
+            secret_string=pulumi.Output.json_dumps(
+                {"username": APP_DB_USER, "password": app_password.result}
+            ),
+            opts=self.child(),
+        )
+        self.db_app_secret_arn = app_secret.arn
         self.db_host = self.db.address
         self.register_outputs({"usersTable": self.users_table.name, "bucket": self.bucket.bucket})
 

@@ -55,6 +55,7 @@ TAGGABLE_TYPES = frozenset(
         "aws:rds/parameterGroup:ParameterGroup",
         "aws:rds/subnetGroup:SubnetGroup",
         "aws:s3/bucket:Bucket",
+        "aws:secretsmanager/secret:Secret",
         "aws:sns/topic:Topic",
         "eks:index:Cluster",
         "eks:index:ManagedNodeGroup",

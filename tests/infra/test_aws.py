@@ -276,10 +276,12 @@ def test_users_role_can_head_its_bucket_for_readiness(stack_run: ProgramRun) -> 
     assert "Condition" not in head, "HeadBucket sends no s3:prefix; a condition denies it"
 
 
-def test_dumbkv_role_reads_only_its_database_secret(stack_run: ProgramRun) -> None:
-    (statement,) = _role_policy(stack_run, "-dumbkv-irsa")
-    assert statement["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    assert statement["Resource"].startswith("arn:aws:secretsmanager:")
+def test_dumbkv_role_reads_only_its_database_secrets(stack_run: ProgramRun) -> None:
+    secrets, key = _role_policy(stack_run, "-dumbkv-irsa")
+    assert secrets["Action"] == ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    assert len(secrets["Resource"]) == 2
+    assert all(r.startswith("arn:aws:secretsmanager:") for r in secrets["Resource"])
+    assert key["Action"] == ["kms:Decrypt"]
 
 
 def test_irsa_roles_trust_only_their_service_account(stack_run: ProgramRun) -> None:

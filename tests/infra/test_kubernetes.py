@@ -4,6 +4,7 @@ workloads hardened, dumbkv's two modes, network policies, SLO rules and dashboar
 from __future__ import annotations
 
 import importlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +67,7 @@ REQUIRED_CRD_FIELDS: dict[str, list[tuple[str, ...]]] = {
     "ServiceMonitor": [("spec", "selector", "matchLabels"), ("spec", "endpoints")],
     "PrometheusRule": [("spec", "groups")],
     "SecretStore": [("spec", "provider", "aws", "service"), ("spec", "provider", "aws", "region")],
-    "ExternalSecret": [
-        ("spec", "secretStoreRef", "name"),
-        ("spec", "target", "name"),
-        ("spec", "dataFrom"),
-    ],
+    "ExternalSecret": [("spec", "secretStoreRef", "name"), ("spec", "target", "name")],
 }
 
 
@@ -88,6 +85,8 @@ def test_crd_objects_have_their_required_fields(stack_run: ProgramRun) -> None:
         assert obj["metadata"]["name"]
         for path in REQUIRED_CRD_FIELDS[obj["kind"]]:
             assert _get(obj, path), (obj["kind"], path)
+        if obj["kind"] == "ExternalSecret":
+            assert obj["spec"].get("dataFrom") or obj["spec"].get("data")
         if obj["kind"] == "PrometheusRule":
             for group in obj["spec"]["groups"]:
                 assert group["name"]
@@ -159,7 +158,7 @@ def test_dumbkv_postgres_mode_scales_out_with_the_url_from_the_rds_secret(prod: 
     }
     assert not [o for o in objs if o["kind"] == "PersistentVolumeClaim"]
     es = _find(objs, "ExternalSecret", "dumbkv-database")["spec"]
-    assert es["dataFrom"][0]["extract"]["key"] == prod.outputs["dbSecretArn"]
+    assert es["dataFrom"][0]["extract"]["key"] == prod.outputs["dbAppSecretArn"]
     template = es["target"]["template"]["data"]["DATABASE_LOCATION"]
     assert template.startswith("postgresql://{{ .username }}:{{ .password | urlquery }}@")
     assert prod.outputs["dbHost"] in template
@@ -324,3 +323,46 @@ def test_dumbkv_restarts_onto_a_rotated_database_password(prod: ProgramRun) -> N
     assert es["refreshInterval"] == "5m"
     charts = {r.inputs["chart"] for r in prod.of_type("kubernetes:helm.sh/v3:Release")}
     assert "reloader" in charts
+
+
+def test_dumbkv_logs_in_as_its_own_role_not_the_rotated_master(prod: ProgramRun) -> None:
+    objs = _objects(prod)
+    es = _find(objs, "ExternalSecret", "dumbkv-database")["spec"]
+    (app_secret,) = prod.of_type("aws:secretsmanager/secretVersion:SecretVersion")
+    value = app_secret.inputs["secretString"]
+    app = json.loads(value["value"] if isinstance(value, dict) else value)  # a secret
+    master_user = prod.one("aws:rds/instance:Instance").inputs["username"]
+
+    assert es["dataFrom"][0]["extract"]["key"] == prod.outputs["dbAppSecretArn"]
+    assert es["dataFrom"][0]["extract"]["key"] != prod.outputs["dbSecretArn"]
+    assert app["username"] == "dumbkv_app" != master_user
+
+
+def test_a_job_creates_dumbkvs_role_as_master_from_the_dumbkv_image(prod: ProgramRun) -> None:
+    objs = _objects(prod)
+    job = _find(objs, "Job", "dumbkv-db-role")["spec"]["template"]["spec"]
+    (container,) = job["containers"]
+    dumbkv = _find(objs, "Deployment", "dumbkv")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == dumbkv["image"]  # pinned by digest like every workload
+    script = container["command"][-1]
+    assert "CREATE ROLE" in script
+    assert "OWNER TO" in script  # tables made by the master before move to the app role
+    env = {e["name"]: e for e in container["env"]}
+    admin = _find(objs, "ExternalSecret", "dumbkv-db-admin")["spec"]
+    keys = {d["extract"]["key"] for d in admin["dataFrom"]}
+    assert keys == {prod.outputs["dbSecretArn"], prod.outputs["dbAppSecretArn"]}
+    assert env["MASTER_LOCATION"]["valueFrom"]["secretKeyRef"]["name"] == "dumbkv-db-admin"
+
+
+def test_dumbkv_may_read_its_app_secret_and_decrypt_it(prod: ProgramRun) -> None:
+    (policy,) = [
+        p for p in prod.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-dumbkv-irsa")
+    ]
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    resources = {
+        r
+        for s in statements
+        for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+    }
+    assert prod.outputs["dbAppSecretArn"] in resources
+    assert prod.outputs["dataKeyArn"] in resources
