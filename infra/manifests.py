@@ -21,7 +21,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra.services import DatabaseRole, ServiceSpec, Value, database_location
+from infra.services import (
+    POSTGRES_TLS_ENV,
+    DatabaseRole,
+    ServiceSpec,
+    Value,
+    database_location,
+)
 from observability.dashboards import render_dashboard
 from observability.slo import render_prometheus_rule
 
@@ -573,6 +579,7 @@ def database_role_job(spec: ServiceSpec, role: DatabaseRole, p: Platform) -> Obj
         command=["python", "-c", ROLE_SCRIPT],
         env=[
             {"name": "APP_USER", "value": role.user},
+            *({"name": k, "value": v} for k, v in POSTGRES_TLS_ENV.items()),
             *(
                 {"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": var}}}
                 for var in ("MASTER_LOCATION", "APP_PASSWORD")

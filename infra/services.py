@@ -144,6 +144,9 @@ GATEWAY_KEYS = SecretFiles(secret_name="gateway-api-keys", mount_path=GATEWAY_KE
 # (libs/identity).
 IDENTITY_SECRET_ENV = {"PLATFORM_IDENTITY_SECRET": ("platform-identity", "secret")}
 DB_NAME = "dumbkv"
+# libpq's variable, read by asyncpg on both of dumbkv's paths (pool and migrations);
+# rds.force_ssl refuses anything else anyway.
+POSTGRES_TLS_ENV = {"PGSSLMODE": "require"}
 APP_DB_USER = "dumbkv_app"  # dumbkv's login; the RDS master is `dumbkv`
 
 
@@ -300,7 +303,7 @@ def _dumbkv(cfg: StackConfig, endpoints: Endpoints) -> ServiceSpec:
         )
     return ServiceSpec(
         **common,
-        env=env,
+        env={**env, **POSTGRES_TLS_ENV},
         secret_env={**pepper, "DATABASE_LOCATION": ("dumbkv-database", "DATABASE_LOCATION")},
         replicas=kv.replicas,
         max_replicas=kv.max_replicas,
@@ -321,9 +324,10 @@ def _dumbkv(cfg: StackConfig, endpoints: Endpoints) -> ServiceSpec:
 
 def database_location(host: Value, keys: tuple[str, str] = ("username", "password")) -> Value:
     """The dumbkv URL as an External Secrets template over a secret's login and password
-    fields (`keys`); rds.force_ssl is on, so asyncpg asks for TLS."""
+    fields (`keys`). No query: asyncpg sends unknown URL parameters to the server as
+    settings, and SQLAlchemy's dialect passes them as keywords; TLS comes from PGSSLMODE."""
     head = f"postgresql://{{{{ .{keys[0]} }}}}:{{{{ .{keys[1]} | urlquery }}}}@"
-    tail = f":5432/{DB_NAME}?ssl=require"
+    tail = f":5432/{DB_NAME}"
     if isinstance(host, str):
         return head + host + tail
     import pulumi  # only the program passes outputs
