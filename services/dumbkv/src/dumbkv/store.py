@@ -142,8 +142,9 @@ class Store:
     round trip of an already prepared statement, autocommitted: one failed statement
     cannot poison later ones. The pool is opened full and never overflows: a connection
     opened per burst and closed after it is set-up work on every request; a request
-    waits up to 5 s for a free one instead, then 503. A connection broken by a database
-    restart fails its statement (503) and the pool replaces it.
+    waits for a free one instead (every statement is bounded by a 10 s command timeout,
+    then 503). A connection broken by a database restart fails its statement (503) and
+    the pool replaces it.
     """
 
     dialect = "postgresql"
@@ -222,7 +223,10 @@ class Store:
                     timeout=5,
                     command_timeout=10,
                 )
-            async with self._pool.acquire(timeout=5) as connection:
+            # No acquire timeout: asyncpg wraps a timed acquire in a timeout scope per
+            # request; a request waits its turn, and every statement is bounded by the
+            # command timeout, so a turn always comes.
+            async with self._pool.acquire() as connection:
                 return await connection.fetchrow(_numbered(sql), *parameters)
         except _UNAVAILABLE as error:
             raise StoreUnavailable(str(error)) from error
