@@ -1,16 +1,16 @@
 """The SQLite store's group commit and loop-side reads, on a real SQLite file.
 
-The writer thread is held deterministically: another connection takes SQLite's write
-lock (BEGIN IMMEDIATE), so the writer's next transaction waits in SQLite's busy
-handler while the test queues more writes behind it.
+Commits are held deterministically: the test gives the writer a commit step that
+waits for the test's go-ahead (then commits for real), run in the commit thread, so
+writes arriving meanwhile are seen queueing behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -31,25 +31,32 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
         await opened.close()
 
 
-@contextmanager
-def write_lock_held(path: Path) -> Iterator[None]:
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    finally:
-        other.execute("ROLLBACK")
-        other.close()
+class HeldCommits:
+    """The writer's commit step, held until `release()` (bounded: 10 s), in the commit
+    thread (as on slow storage: a held commit on the loop would hold the test too)."""
+
+    def __init__(self, store: SqliteStore) -> None:
+        self.go = threading.Event()
+        store.writer.commit = self.commit
+        store.writer.inline_below_s = 0.0
+
+    def commit(self, connection: sqlite3.Connection) -> None:
+        self.go.wait(10)
+        connection.execute("COMMIT")
+
+    def release(self) -> None:
+        self.go.set()
 
 
 async def _held_writer_then(store: SqliteStore, writes: list) -> list:
-    """Run one write that the writer takes and blocks on, then `writes` queued behind
-    it; release the lock; every outcome (value or exception), the first one's first."""
-    with write_lock_held(store.path):
-        first = asyncio.ensure_future(store.put("first", b"1", ttl_s=None))
-        await wait_until(lambda: store.writer.in_flight == 1, within=5)  # blocked on the lock
-        queued = [asyncio.ensure_future(write) for write in writes]
-        await wait_until(lambda: store.writer.queued() == len(writes), within=5)
+    """Run one write whose commit is held, then `writes` queued behind it; release;
+    every outcome (value or exception), the first one's first."""
+    held = HeldCommits(store)
+    first = asyncio.ensure_future(store.put("first", b"1", ttl_s=None))
+    await wait_until(lambda: store.writer.in_flight == 1, within=5)  # its commit is held
+    queued = [asyncio.ensure_future(write) for write in writes]
+    await wait_until(lambda: store.writer.queued() == len(writes), within=5)
+    held.release()
     return await asyncio.gather(first, *queued, return_exceptions=True)
 
 
@@ -96,15 +103,53 @@ async def test_an_acknowledged_write_is_committed_for_every_other_connection(
     assert row == (b"x", version)
 
 
-async def test_reads_do_not_wait_for_a_blocked_writer(store: SqliteStore) -> None:
+async def test_reads_do_not_wait_for_a_commit_in_flight(store: SqliteStore) -> None:
     await store.put("there", b"yes", ttl_s=None)
+    held = HeldCommits(store)
 
-    with write_lock_held(store.path):
-        pending = asyncio.ensure_future(store.put("later", b"1", ttl_s=None))
-        await wait_until(lambda: store.writer.in_flight == 1, within=5)
-        read = await store.get("there")
-        still_waiting = not pending.done()
+    pending = asyncio.ensure_future(store.put("later", b"1", ttl_s=None))
+    await wait_until(lambda: store.writer.in_flight == 1, within=5)
+    read = await store.get("there")
+    still_waiting = not pending.done()
+    held.release()
     await pending
 
     assert read.value == b"yes"
     assert still_waiting
+
+
+async def test_closing_waits_for_the_writes_it_accepted(store: SqliteStore) -> None:
+    held = HeldCommits(store)
+    pending = asyncio.ensure_future(store.put("last", b"1", ttl_s=None))
+    await wait_until(lambda: store.writer.in_flight == 1, within=5)
+
+    closing = asyncio.ensure_future(store.writer.stop())
+    held.release()
+    await closing
+
+    assert await pending == 1
+    other = sqlite3.connect(store.path)
+    try:
+        assert other.execute("SELECT value FROM kv WHERE id = 'last'").fetchone() == (b"1",)
+    finally:
+        other.close()
+
+
+@pytest.mark.parametrize(
+    ("recent_commit_s", "on_the_loop"), [(0.0002, True), (0.05, False)], ids=["fast", "slow"]
+)
+async def test_fast_commits_run_on_the_loop_and_slow_ones_in_a_thread(
+    store: SqliteStore, recent_commit_s: float, on_the_loop: bool
+) -> None:
+    threads: list[threading.Thread] = []
+
+    def commit(connection: sqlite3.Connection) -> None:
+        threads.append(threading.current_thread())
+        connection.execute("COMMIT")
+
+    store.writer.commit = commit
+    store.writer.commit_s = recent_commit_s  # what the moving average last saw
+
+    assert await store.put("k", b"v", ttl_s=None) == 1
+    assert (threads == [threading.current_thread()]) is on_the_loop
+    assert (await store.get("k")).value == b"v"
