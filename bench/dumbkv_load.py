@@ -39,6 +39,7 @@ SEEDED_KEYS = 200
 VALUE = "v" * 100
 SUBJECT = "bench"  # dumbkv's caller; its private namespace holds the bench's keys
 NAIVE = "original design"
+BENCH_SECRET = "bench-identity-secret-0123456789abcdef"  # pragma: allowlist secret
 
 
 def identity_headers(secret: str | None) -> Callable[[str, str, bytes], dict[str, str]]:
@@ -163,7 +164,7 @@ def compare(kind: str, naive_location: str, dumbkv_location: str, args) -> list[
                     "DATABASE_TYPE": kind,
                     "DATABASE_LOCATION": dumbkv_location.format(round=round_),
                     "DUMBKV_PEPPER": "bench-pepper-0123456789abcdef",
-                    "PLATFORM_IDENTITY_SECRET": "bench-identity-secret-0123456789abcdef",
+                    "PLATFORM_IDENTITY_SECRET": BENCH_SECRET,
                 },
                 args,
             )

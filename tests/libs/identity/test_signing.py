@@ -97,7 +97,8 @@ def test_the_previous_secret_is_accepted_during_a_rotation() -> None:
 
 
 def test_secrets_come_from_the_current_then_the_previous_variable() -> None:
-    env = {"PLATFORM_IDENTITY_SECRET": "new", "PLATFORM_IDENTITY_SECRET_PREVIOUS": "old"}
+    current, previous = "PLATFORM_IDENTITY_SECRET", "PLATFORM_IDENTITY_SECRET_PREVIOUS"
+    env = {current: "new", previous: "old"}
 
     assert secrets_from_env(env) == (b"new", b"old")
     assert secrets_from_env({"PLATFORM_IDENTITY_SECRET_PREVIOUS": ""}) == ()

@@ -18,7 +18,7 @@ from tests.services.catalog.conftest import create_seeded_table
 from tests.support import run_schemathesis
 from tools.procs import LOOPBACK, ServerProcess, free_port
 
-IDENTITY_SECRET = "catalog-test-identity-secret-0123456789"
+IDENTITY_SECRET = "catalog-test-identity-secret-0123456789"  # pragma: allowlist secret
 
 
 def _serve(moto_endpoint: Any, env: dict[str, str]) -> Iterator[str]:

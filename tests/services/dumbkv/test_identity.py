@@ -10,7 +10,7 @@ import pytest
 
 from tests.services.dumbkv.conftest import start_dumbkv
 
-SECRET = "dumbkv-identity-test-secret-0123456789"
+SECRET = "dumbkv-identity-test-secret-0123456789"  # pragma: allowlist secret
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from tests.services.predictor.conftest import (
     start_platform,
 )
 
-SECRET = "predictor-test-identity-secret-0123456789"
+SECRET = "predictor-test-identity-secret-0123456789"  # pragma: allowlist secret
 
 
 @pytest.fixture(scope="module")

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 
 IDENTITY_HEADER = "X-Platform-Identity"
 # The shared secret, and the one it replaces while a rotation is rolling out.
-SECRET_ENV = "PLATFORM_IDENTITY_SECRET"  # noqa: S105 - a variable name, not a secret
-PREVIOUS_SECRET_ENV = "PLATFORM_IDENTITY_SECRET_PREVIOUS"  # noqa: S105 - likewise
+SECRET_ENV = "PLATFORM_IDENTITY_SECRET"  # noqa: S105 # pragma: allowlist secret (a name)
+PREVIOUS_SECRET_ENV = "PLATFORM_IDENTITY_SECRET_PREVIOUS"  # noqa: S105 # pragma: allowlist secret
 VERSION = "v2"
 DEFAULT_MAX_AGE_S = 5.0
 """How old (or, for clock skew, how far in the future) a header may be: 5 s.
