@@ -129,9 +129,23 @@ def postgres_dsn(location: str) -> str:
     return f"postgresql://{rest}" if scheme.startswith("postgres") else location
 
 
-# asyncpg's own errors, a dropped connection and a pool that stayed full: the database
-# did not answer, which the API says as 503 + Retry-After.
-_UNAVAILABLE = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# The database did not answer, or cannot now: worth a retry, which the API says as
+# 503 + Retry-After. Connection failures (SQLSTATE class 08), operator intervention
+# (57: shutdown, restart, statement timeout), insufficient resources (53: too many
+# connections, disk full), a rollback to retry (40: deadlock, serialization), a
+# read-only database (a failover in progress), the client's own connection errors.
+# Any other PostgresError (a missing table, a syntax error) is a bug, and a 500 says
+# so: as a 503 it would look like an outage and the gateway would retry it.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.TransactionRollbackError,
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
+    asyncpg.InterfaceError,
+    OSError,
+    TimeoutError,
+)
 
 
 class Store:
