@@ -22,6 +22,7 @@ A service whose package has no entry point yet is listed as "not built" and skip
 
 from __future__ import annotations
 
+import graphlib
 import importlib.util
 import os
 import secrets
@@ -436,38 +437,24 @@ class Supervisor:
         self.log(f"launcher: {name} {why}; restarting in {delay:.1f} s")
 
 
-def _in_dependency_order(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
-    by_name = {spec.name: spec for spec in specs}
-    ordered: list[ServiceSpec] = []
-    visiting: set[str] = set()
-
-    def visit(spec: ServiceSpec) -> None:
-        if spec in ordered:
-            return
-        if spec.name in visiting:
-            raise ValueError(f"dependency cycle through {spec.name}")
-        visiting.add(spec.name)
-        for need in spec.needs:
-            if need in by_name:
-                visit(by_name[need])
-        ordered.append(spec)
-
-    for spec in specs:
-        visit(spec)
-    return ordered
-
-
 def _waves(specs: Sequence[ServiceSpec]) -> list[list[ServiceSpec]]:
-    """Dependency levels: every service in a wave needs only services of earlier waves."""
+    """Dependency levels: every service in a wave needs only services of earlier waves
+    (each wave in declared order); a cycle raises `graphlib.CycleError`, a ValueError."""
     names = {spec.name for spec in specs}
-    level: dict[str, int] = {}
-    for spec in _in_dependency_order(specs):
-        needs = [level[need] for need in spec.needs if need in names]
-        level[spec.name] = 1 + max(needs, default=-1)
-    waves: list[list[ServiceSpec]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
-    for spec in specs:
-        waves[level[spec.name]].append(spec)
+    sorter = graphlib.TopologicalSorter(
+        {spec.name: [need for need in spec.needs if need in names] for spec in specs}
+    )
+    sorter.prepare()
+    waves: list[list[ServiceSpec]] = []
+    while sorter.is_active():
+        ready = set(sorter.get_ready())
+        waves.append([spec for spec in specs if spec.name in ready])
+        sorter.done(*ready)
     return waves
+
+
+def _in_dependency_order(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
+    return [spec for wave in _waves(specs) for spec in wave]
 
 
 def url_table(platform: Platform) -> str:
