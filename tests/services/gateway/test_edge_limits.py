@@ -54,6 +54,20 @@ def test_a_request_head_over_the_limit_is_refused(gateway: Service) -> None:
     assert response.status_code == 400
 
 
+def test_a_client_still_sending_its_oversized_head_reads_the_400_not_a_reset(
+    gateway: Service,
+) -> None:
+    # The server refuses after 32 KiB while this client keeps sending: without a
+    # lingering close the kernel resets the connection under the unread input.
+    head = b"GET /livez HTTP/1.1\r\nHost: gateway\r\nX-Big: " + b"a" * 1_000_000
+    with connect(gateway) as sock:
+        sock.sendall(head)
+
+        answer = read_until_closed(sock)
+
+    assert answer.startswith(b"HTTP/1.1 400 ")
+
+
 def test_a_connection_that_never_finishes_its_head_is_closed(gateway: Service) -> None:
     with connect(gateway) as sock:
         sock.sendall(b"GET /livez HTTP/1.1\r\nHost: gateway\r\nX-Slow: ")

@@ -21,13 +21,14 @@ from typing import Any
 import h11
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.h11_impl import STATUS_PHRASES, H11Protocol
 
 from observability.problems import problem_response
 
 DEFAULT_MAX_HEAD_BYTES = 32 * 1024
 DEFAULT_HEAD_TIMEOUT_S = 5.0
 DEFAULT_BODY_TIMEOUT_S = 30.0
+LINGER_S = 2.0  # a refused connection's input is read and dropped this long at most
 _CLOSE = {"Connection": "close"}
 
 
@@ -103,6 +104,7 @@ class HeadTimeoutH11Protocol(H11Protocol):
     """
 
     _head_timer: asyncio.TimerHandle | None = None
+    _lingering: bool = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -128,6 +130,32 @@ class HeadTimeoutH11Protocol(H11Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_head_timer()
         super().connection_lost(exc)
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's 400, then a lingering close, as nginx's `lingering_close`.
+
+        A server that closes with the client's input still unread makes the kernel
+        reset the connection, and a client still sending its oversized head then gets
+        ECONNRESET instead of the 400 it was sent. So the answer is sent, the writing
+        side shut, and whatever still arrives is discarded for `LINGER_S` at most.
+        """
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"connection", b"close")]
+        for event in (
+            h11.Response(status_code=400, headers=headers, reason=STATUS_PHRASES[400]),
+            h11.Data(data=msg.encode("ascii")),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event))
+        self._cancel_head_timer()
+        self._lingering = True
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_S, self.transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering:
+            return  # the answer is sent: what the client still sends is discarded
+        super().data_received(data)
 
     def _arm_head_timer(self) -> None:
         self._cancel_head_timer()
