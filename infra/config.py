@@ -170,12 +170,12 @@ class StackConfig:
 
     def tags(self, service: str) -> dict[str, str]:
         """The four tags every taggable resource carries (checked by policy)."""
-        return {
-            "project": self.project,
-            "stack": self.stack,
-            "service": service,
-            "owner": self.owner,
-        }
+        return resource_tags(self.project, self.stack, service, self.owner)
+
+
+def resource_tags(project: str, stack: str, service: str, owner: str) -> dict[str, str]:
+    """The four tags every taggable resource carries, in either program (policy checks)."""
+    return {"project": project, "stack": stack, "service": service, "owner": owner}
 
 
 # The registry stack (infra/registry): its own project, one stack, in the registry account.
@@ -198,12 +198,7 @@ class RegistryConfig:
     pull_account_ids: tuple[str, ...] = ()
 
     def tags(self, service: str) -> dict[str, str]:
-        return {
-            "project": self.project,
-            "stack": self.stack,
-            "service": service,
-            "owner": self.owner,
-        }
+        return resource_tags(self.project, self.stack, service, self.owner)
 
 
 def load_registry(root: Path | None = None) -> RegistryConfig:

@@ -373,11 +373,15 @@ def s3_private_encrypted(resources: Iterable[Resource]) -> list[tuple[str, str]]
 # --- pulumi-policy wrappers -------------------------------------------------------------
 
 
-def _resource_policy(
-    name: str, description: str, check: Callable[[str, Props, str], list[str]]
+def _mandatory(
+    name: str,
+    description: str,
+    messages: Callable[[ResourceValidationArgs], list[str]],
 ) -> ResourceValidationPolicy:
+    """A mandatory resource policy reporting each message `messages` finds."""
+
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        for message in check(args.resource_type, args.props, args.urn):
+        for message in messages(args):
             report_violation(message, None)
 
     return ResourceValidationPolicy(
@@ -388,20 +392,23 @@ def _resource_policy(
     )
 
 
+def _resource_policy(
+    name: str, description: str, check: Callable[[str, Props, str], list[str]]
+) -> ResourceValidationPolicy:
+    return _mandatory(
+        name, description, lambda args: check(args.resource_type, args.props, args.urn)
+    )
+
+
 def _option_policy(
     name: str,
     description: str,
     check: Callable[[str, Props, str, PolicyResourceOptions], list[str]],
 ) -> ResourceValidationPolicy:
-    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        for message in check(args.resource_type, args.props, args.urn, args.opts):
-            report_violation(message, None)
-
-    return ResourceValidationPolicy(
-        name=name,
-        description=description,
-        validate=validate,
-        enforcement_level=EnforcementLevel.MANDATORY,
+    return _mandatory(
+        name,
+        description,
+        lambda args: check(args.resource_type, args.props, args.urn, args.opts),
     )
 
 
