@@ -10,6 +10,7 @@ compare-and-set are single statements that behave the same on both databases.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import time
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ SQL_CAS = (
 SQL_DELETE = "DELETE FROM kv WHERE id = ?"
 
 
+@functools.cache  # a handful of statements: numbered once each, not on every call
 def _numbered(sql: str) -> str:
     parts = sql.split("?")
     return "".join(f"{part}${i}" for i, part in enumerate(parts[:-1], 1)) + parts[-1]
