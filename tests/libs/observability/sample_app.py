@@ -29,6 +29,28 @@ async def dependency() -> bool:
     return True
 
 
+class OutOfStock(Exception):
+    """A domain exception: the domain knows nothing of HTTP."""
+
+
+class SoldOut(OutOfStock):
+    pass
+
+
+class Throttled(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many orders")
+        self.retry_after = retry_after
+
+
+def _throttled(exc: Exception) -> ProblemError:
+    assert isinstance(exc, Throttled)
+    return ProblemError(429, detail=str(exc), headers={"Retry-After": str(exc.retry_after)})
+
+
+ERRORS = {OutOfStock: 409, Throttled: _throttled}
+
+
 class Item(BaseModel):
     name: str = Field(min_length=1, max_length=10)
     quantity: int = Field(ge=0)
@@ -39,6 +61,7 @@ def make_app() -> FastAPI:
         "sample",
         readiness_checks=[ReadinessCheck("dependency", dependency, timeout=0.2)],
         slos=[SLO("availability", sli=availability()), SLO("fast", sli=latency(0.25))],
+        errors=ERRORS,
     )
 
     @app.get("/items/{item_id}")
@@ -54,6 +77,12 @@ def make_app() -> FastAPI:
     @app.delete("/items/{item_id}", status_code=204)
     async def delete_item(item_id: int) -> None:
         return None
+
+    @app.post("/orders/{kind}")
+    async def order(kind: str) -> None:
+        raise {"out": OutOfStock("none left"), "sold": SoldOut("sold out"), "slow": Throttled(3)}[
+            kind
+        ]
 
     @app.get("/boom")
     async def boom() -> None:

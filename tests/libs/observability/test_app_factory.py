@@ -79,6 +79,22 @@ def test_validation_error_is_422_with_field_paths(base_url: str) -> None:
     assert {error["path"] for error in body["errors"]} == {"body.name", "body.quantity"}
 
 
+@pytest.mark.parametrize(
+    ("kind", "status", "detail"),
+    [("out", 409, "none left"), ("sold", 409, "sold out"), ("slow", 429, "too many orders")],
+)
+def test_domain_exceptions_are_answered_from_the_services_one_map(
+    base_url: str, kind: str, status: int, detail: str
+) -> None:
+    response = httpx.post(f"{base_url}/orders/{kind}")
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == detail
+    assert response.json()["request_id"] == response.headers["x-request-id"]
+    if kind == "slow":
+        assert response.headers["retry-after"] == "3"
+
+
 def test_unhandled_exception_is_500_without_internals(base_url: str) -> None:
     response = httpx.get(f"{base_url}/boom", headers={"X-Request-ID": "r-boom"})
 

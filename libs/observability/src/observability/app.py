@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 import socket
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -52,6 +52,10 @@ NO_NATIVE_TELEMETRY: TelemetryConfig = {
 }
 
 
+# A domain exception's answer: a status, or a function that builds the problem.
+ErrorMapping = int | Callable[[Exception], ProblemError]
+
+
 def create_app(
     name: str,
     settings: BaseSettings | None = None,
@@ -68,6 +72,7 @@ def create_app(
     body_limits: BodyLimits | None = None,
     identity_secrets: Sequence[str | None] = (),
     open_paths: Collection[str] = (),
+    errors: Mapping[type[Exception], ErrorMapping] | None = None,
 ) -> FastAPI:
     """Build a FastAPI app with the platform's probes, metrics, logs, traces and errors.
 
@@ -82,6 +87,10 @@ def create_app(
     rotation; unset ones are skipped) every request needs the gateway's signed identity
     (`identity.VerifyIdentity`: 401 before any route runs), except the probes,
     `/metrics`, the API docs and the service's own `open_paths`.
+    `errors` is the service's one map from domain exceptions to answers (its `api.py`
+    declares it): a status, rendered with the exception's message as the detail, or a
+    function that builds the `ProblemError` (extra headers, extension members). A
+    subclass takes the nearest mapped base's answer, as Starlette's handlers do.
     """
     level = log_level or str(getattr(settings, "log_level", "INFO"))
     configure_logging(name, level=level)
@@ -121,6 +130,8 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(Exception, handle_unexpected)
+    for exc_type, mapping in (errors or {}).items():
+        app.add_exception_handler(exc_type, _mapped_handler(mapping))
     app.add_middleware(ObservabilityMiddleware, metrics=metrics, continue_traces=not exporting())
     # Innermost (appended, not add_middleware's outermost): its 408s and 413s are
     # measured and logged like every other answer.
@@ -138,6 +149,16 @@ def create_app(
         )
     instrument_app(app, provider)
     return app
+
+
+def _mapped_handler(mapping: ErrorMapping) -> Callable[[Request, Exception], Awaitable[Response]]:
+    async def handler(request: Request, exc: Exception) -> Response:
+        problem = (
+            ProblemError(mapping, detail=str(exc)) if isinstance(mapping, int) else mapping(exc)
+        )
+        return await handle_problem(request, problem)
+
+    return handler
 
 
 def serve(
