@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "SLO",
+    "IdentitySettings",
     "ProblemError",
     "ReadinessCheck",
     "ServerLimits",
@@ -29,6 +30,7 @@ _EXPORTS = {
     "serve": "observability.app",
     "ReadinessCheck": "observability.health",
     "ServerLimits": "observability.edge",
+    "IdentitySettings": "observability.settings",
     "ProblemError": "observability.problems",
     "problem_response": "observability.problems",
     "get_logger": "observability.logs",
@@ -44,6 +46,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from observability.health import ReadinessCheck
     from observability.logs import get_logger
     from observability.problems import ProblemError, problem_response
+    from observability.settings import IdentitySettings
     from observability.slo import SLO, availability, latency, upstream_calls
 
 

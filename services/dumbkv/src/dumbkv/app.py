@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         slos=SLOS,
         readiness_checks=[ReadinessCheck("database", database_answers, timeout=2.0)],
         description="Encrypted key-value store (drop-in for DumbKV), SQLite or Postgres.",
-        identity_secrets=(settings.identity_secret, settings.identity_secret_previous),
+        identity_secrets=settings.identity_secrets,
         open_paths=OPEN_PATHS,
     )
     app.state.tenant_databases = settings.tenant_databases

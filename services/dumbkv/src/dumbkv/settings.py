@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from identity import PREVIOUS_SECRET_ENV, SECRET_ENV
+from observability import IdentitySettings
 
 
-class Settings(BaseSettings):
+class Settings(IdentitySettings):
     model_config = SettingsConfigDict(env_prefix="DUMBKV_")
 
     host: str = "127.0.0.1"
@@ -34,18 +34,6 @@ class Settings(BaseSettings):
     )
     max_value_bytes: int = Field(default=1024 * 1024, gt=0)
     pool_size: int = Field(default=20, gt=0)
-    identity_secret: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(SECRET_ENV, "DUMBKV_IDENTITY_SECRET"),
-        repr=False,
-        description="shared with the gateway; when set, every call needs its signed identity",
-    )
-    identity_secret_previous: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(PREVIOUS_SECRET_ENV),
-        repr=False,
-        description="also accepted while the gateway's secret is being rotated",
-    )
     tenant_databases: dict[str, list[int]] = Field(
         default_factory=dict,
         description="JSON: identity subject -> database numbers it uses in the shared "

@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         shutdown_grace_s=settings.shutdown_grace_s,
         readiness_checks=[ReadinessCheck("batcher", batcher_accepts_work)],
         description="Dynamic batching by (model, agent type) in front of slow model backends.",
-        identity_secrets=(settings.identity_secret, settings.identity_secret_previous),
+        identity_secrets=settings.identity_secrets,
     )
     app.include_router(router)
     return app

@@ -5,10 +5,10 @@ Lists of URLs are comma-separated (as the gateway's `GATEWAY_REMOTE_URLS`); maps
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from identity import PREVIOUS_SECRET_ENV, SECRET_ENV
+from observability import IdentitySettings
 
 
 def split_urls(value: str | None) -> list[str]:
@@ -26,7 +26,7 @@ class KeyOverride(BaseModel):
     max_queue: int | None = Field(default=None, ge=1)
 
 
-class Settings(BaseSettings):
+class Settings(IdentitySettings):
     model_config = SettingsConfigDict(env_prefix="PREDICTOR_")
 
     host: str = "127.0.0.1"
@@ -55,18 +55,6 @@ class Settings(BaseSettings):
     backend_attempts: int = Field(default=2, ge=1, description="retries on connect errors/503")
     retry_after_s: int = Field(default=1, ge=1, description="Retry-After on 429")
     shutdown_grace_s: float = Field(default=10.0, ge=0)
-    identity_secret: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(SECRET_ENV),
-        repr=False,
-        description="shared with the gateway; when set, every call needs its signed identity",
-    )
-    identity_secret_previous: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(PREVIOUS_SECRET_ENV),
-        repr=False,
-        description="also accepted while the gateway's secret is being rotated",
-    )
 
     @property
     def backend_endpoints(self) -> list[str]:

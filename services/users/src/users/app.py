@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ReadinessCheck("s3", bucket_answers, timeout=3.0),
         ],
         description="Users in DynamoDB, private avatars in S3.",
-        identity_secrets=(settings.identity_secret, settings.identity_secret_previous),
+        identity_secrets=settings.identity_secrets,
     )
     app.include_router(router)
     # Innermost (appended, not add_middleware's outermost) so early 413s are still

@@ -8,14 +8,14 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from identity import PREVIOUS_SECRET_ENV, SECRET_ENV
+from observability import IdentitySettings
 
 MIB = 1024 * 1024
 
 
-class Settings(BaseSettings):
+class Settings(IdentitySettings):
     model_config = SettingsConfigDict(env_prefix="USERS_")
 
     host: str = "127.0.0.1"
@@ -41,15 +41,3 @@ class Settings(BaseSettings):
     max_avatar_bytes: int = Field(default=5 * MIB, gt=0)
     presign_ttl_s: int = Field(default=300, gt=0, le=3600)
     aws_timeout_s: float = Field(default=2.0, gt=0, description="per AWS call attempt")
-    identity_secret: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(SECRET_ENV, "USERS_IDENTITY_SECRET"),
-        repr=False,
-        description="shared with the gateway; when set, every call needs its signed identity",
-    )
-    identity_secret_previous: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(PREVIOUS_SECRET_ENV),
-        repr=False,
-        description="also accepted while the gateway's secret is being rotated",
-    )
