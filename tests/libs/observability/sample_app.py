@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from observability import SLO, ProblemError, ReadinessCheck, availability, create_app, latency
-from observability.deadlines import remaining
+from resilience.deadlines import remaining
 
 state: dict[str, str] = {"dependency": "ok"}
 slow_started = asyncio.Event()

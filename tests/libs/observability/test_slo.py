@@ -149,8 +149,8 @@ def test_dashboard_has_red_heatmap_and_slo_panels() -> None:
 def test_an_upstream_calls_slo_counts_answers_and_fallbacks_as_good() -> None:
     from prometheus_client import CollectorRegistry, Histogram
 
-    from observability.metrics import CALL_DURATION
     from observability.slo import observed_error_budgets, upstream_calls
+    from resilience.metrics import CALL_DURATION
 
     registry = CollectorRegistry()
     calls = Histogram(CALL_DURATION, "calls", ["upstream", "outcome"], registry=registry)

@@ -12,7 +12,6 @@ import random
 import httpx
 import pytest
 
-from observability.deadlines import deadline_scope
 from resilience import (
     REQUEST_FAULT,
     REQUEST_FAULT_HEADER,
@@ -29,6 +28,7 @@ from resilience import (
     Timeout,
     UpstreamUnavailableError,
 )
+from resilience.deadlines import deadline_scope
 from tests.libs.resilience.conftest import Flaky
 from tests.libs.resilience.test_properties import FakeClock
 

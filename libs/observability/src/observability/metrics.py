@@ -36,8 +36,6 @@ DEFAULT_BUCKETS: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 REQUEST_DURATION = "http_server_request_duration_seconds"
-# The resilience library's per-call histogram (named here: SLOs select on it).
-CALL_DURATION = "resilience_call_duration_seconds"
 ACTIVE_REQUESTS = "http_server_active_requests"
 CLIENT_DEADLINE_EXCEEDED = "http_server_client_deadline_exceeded"
 UNMATCHED_ROUTE = "__unmatched__"

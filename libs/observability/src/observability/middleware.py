@@ -17,9 +17,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from observability import deadlines
 from observability.logs import access_log
 from observability.metrics import UNMATCHED_ROUTE, ServerMetrics
+from resilience import deadlines
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from observability.metrics import CALL_DURATION, REQUEST_DURATION
+from observability.metrics import REQUEST_DURATION
+from resilience.metrics import CALL_DURATION
 
 _WINDOW = re.compile(r"^(\d+)([mhd])$")
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from observability.metrics import CALL_DURATION, REQUEST_DURATION
+from observability.metrics import REQUEST_DURATION
 from observability.slo import (
     BURN_RATE_ALERTS,
     RECORDING_WINDOWS,
@@ -31,6 +31,7 @@ from observability.slo import (
     recording_rule_name,
     render_prometheus_rule,
 )
+from resilience.metrics import CALL_DURATION
 
 REQUESTS_PER_MINUTE = 10_000  # enough that every tested ratio is a whole count
 ROUTE = "/synthetic"  # any route that is not a probe, when the SLO names none

@@ -10,35 +10,15 @@ policy = Policy(
 async with ResilientClient("remote", endpoints=urls, policy=policy) as client:
     response = await client.post("/invoke", json={"input": value})
 ```
+
+Names are imported on first use, so `resilience.deadlines` (which servers import on
+every request path) costs no httpx import.
 """
 
-from resilience.client import (
-    REQUEST_FAULT,
-    REQUEST_FAULT_HEADER,
-    ResilientClient,
-    parse_retry_after,
-)
-from resilience.errors import (
-    BulkheadFullError,
-    CircuitOpenError,
-    DeadlineExceededError,
-    ResilienceError,
-    UpstreamUnavailableError,
-)
-from resilience.guard import Guard
-from resilience.policy import (
-    Breaker,
-    Bulkhead,
-    ConcurrencyLimit,
-    Ejection,
-    FullJitter,
-    Hedge,
-    Policy,
-    Retry,
-    RetryBudget,
-    Timeout,
-)
-from resilience.shedder import LoadShedder
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "REQUEST_FAULT",
@@ -53,7 +33,6 @@ __all__ = [
     "FullJitter",
     "Guard",
     "Hedge",
-    "LoadShedder",
     "Policy",
     "ResilienceError",
     "ResilientClient",
@@ -63,3 +42,71 @@ __all__ = [
     "UpstreamUnavailableError",
     "parse_retry_after",
 ]
+
+_EXPORTS = {
+    **dict.fromkeys(
+        ("REQUEST_FAULT", "REQUEST_FAULT_HEADER", "ResilientClient", "parse_retry_after"),
+        "resilience.client",
+    ),
+    **dict.fromkeys(
+        (
+            "BulkheadFullError",
+            "CircuitOpenError",
+            "DeadlineExceededError",
+            "ResilienceError",
+            "UpstreamUnavailableError",
+        ),
+        "resilience.errors",
+    ),
+    "Guard": "resilience.guard",
+    **dict.fromkeys(
+        (
+            "Breaker",
+            "Bulkhead",
+            "ConcurrencyLimit",
+            "Ejection",
+            "FullJitter",
+            "Hedge",
+            "Policy",
+            "Retry",
+            "RetryBudget",
+            "Timeout",
+        ),
+        "resilience.policy",
+    ),
+}
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from resilience.client import (
+        REQUEST_FAULT,
+        REQUEST_FAULT_HEADER,
+        ResilientClient,
+        parse_retry_after,
+    )
+    from resilience.errors import (
+        BulkheadFullError,
+        CircuitOpenError,
+        DeadlineExceededError,
+        ResilienceError,
+        UpstreamUnavailableError,
+    )
+    from resilience.guard import Guard
+    from resilience.policy import (
+        Breaker,
+        Bulkhead,
+        ConcurrencyLimit,
+        Ejection,
+        FullJitter,
+        Hedge,
+        Policy,
+        Retry,
+        RetryBudget,
+        Timeout,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'resilience' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -27,7 +27,7 @@ import asyncio
 import email.utils
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,29 +36,19 @@ import anyio
 import httpx
 from opentelemetry import trace
 
-from observability import deadlines
+from resilience import deadlines
 from resilience.balancer import Balancer, EndpointStats, NoEndpointError
-from resilience.breaker import STATE_VALUE, BreakerState, CircuitBreaker
-from resilience.budget import RetryBudgetState
-from resilience.bulkhead import BulkheadState
-from resilience.errors import (
-    BulkheadFullError,
-    CircuitOpenError,
-    DeadlineExceededError,
-    ResilienceError,
-    UpstreamUnavailableError,
-)
+from resilience.breaker import CircuitBreaker
+from resilience.errors import DeadlineExceededError, UpstreamUnavailableError
 from resilience.latency import LatencyTracker
-from resilience.metrics import client_metrics
-from resilience.policy import IDEMPOTENT_METHODS, Hedge, Policy, Retry
+from resilience.pipeline import MIN_ATTEMPT_S, CallPipeline, Fallback
+from resilience.policy import IDEMPOTENT_METHODS, Hedge, Policy
 
 # The marker an upstream sets on a 5xx its caller's request caused (a poisoned input, a
 # corrupt object): such an answer is returned as is, never retried, never counted
 # against the endpoint, so one caller cannot open a breaker for every other.
 REQUEST_FAULT_HEADER = "X-Failure-Cause"
 REQUEST_FAULT = "request"
-MIN_ATTEMPT_S = 0.005  # never start an attempt with less time than this left
-Fallback = Callable[[ResilienceError], Awaitable[httpx.Response]]
 _tracer = trace.get_tracer("resilience")
 
 
@@ -147,34 +137,19 @@ class ResilientClient:
             rng=self.rng,
         )
         self._background: set[asyncio.Task[httpx.Response | _Failure]] = set()
-        self._metrics = client_metrics()
+        self._pipeline = CallPipeline(name, self.policy, clock=clock, rng=self.rng)
+        self._metrics = self._pipeline.metrics
         self._breakers: dict[str, CircuitBreaker] = {}
-        if self.policy.breaker is not None:
-            for endpoint in self._balancer.endpoints:
-                self._breakers[endpoint.url] = self._make_breaker(endpoint.url)
-        self._budget = RetryBudgetState(self.policy.retry.budget, clock)
-        self._bulkhead = BulkheadState(self.policy.bulkhead) if self.policy.bulkhead else None
+        for endpoint in self._balancer.endpoints:
+            breaker = self._pipeline.breaker(endpoint.url)
+            if breaker is not None:
+                self._breakers[endpoint.url] = breaker
+        self._budget = self._pipeline.budget
         self._latency = LatencyTracker()
         self._addresses = {
             e.url: (urlsplit(e.url).hostname or "", str(urlsplit(e.url).port or ""))
             for e in self._balancer.endpoints
         }
-
-    def _make_breaker(self, url: str) -> CircuitBreaker:
-        assert self.policy.breaker is not None
-        gauge = self._metrics.breaker_state.labels(self.name, url)
-        gauge.set(0)
-
-        def on_transition(_old: BreakerState, new: BreakerState) -> None:
-            self._metrics.breaker_transitions.labels(self.name, url, new.value).inc()
-            gauge.set(STATE_VALUE[new])
-
-        return CircuitBreaker(
-            self.policy.breaker,
-            clock=self.clock,
-            slow_after=self.policy.timeout.per_try,
-            on_transition=on_transition,
-        )
 
     async def __aenter__(self) -> ResilientClient:
         return self
@@ -231,61 +206,17 @@ class ResilientClient:
         `auth` runs on every attempt (retries and hedges included), so a per-request
         signature is made fresh for each one rather than sent twice.
         """
-        started = self.clock()
-        outcome = "success"
-        try:
-            return await self._call(
-                method.upper(),
-                path,
-                json=json,
-                content=content,
-                params=params,
-                headers=headers,
-                idempotent=idempotent,
-                auth=auth,
-            )
-        except ResilienceError as error:
-            outcome = _outcome(error)
-            if fallback is not None:
-                outcome = f"fallback_{outcome}"
-                return await fallback(error)
-            raise
-        finally:
-            self._metrics.call_duration.labels(self.name, outcome).observe(self.clock() - started)
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        idempotent: bool | None,
-        **send: Any,
-    ) -> httpx.Response:
+        method = method.upper()
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        inbound = deadlines.remaining()
-        total = (
-            self.policy.timeout.total
-            if inbound is None
-            else min(self.policy.timeout.total, inbound)
+        send = {"json": json, "content": content, "params": params, "headers": headers}
+        send["auth"] = auth
+
+        async def attempts(deadline: float) -> httpx.Response:
+            return await self._with_retries(method, path, idempotent, deadline, send)
+
+        return await self._pipeline.run(
+            attempts, succeeded=lambda response: not _upstream_fault(response), fallback=fallback
         )
-        deadline = self.clock() + total
-        if total <= MIN_ATTEMPT_S:
-            self._metrics.rejected.labels(self.name, "deadline").inc()
-            raise DeadlineExceededError(self.name, "the deadline had passed before the call")
-        self._budget.record_request()
-        if self._bulkhead is not None:
-            wait = min(self._bulkhead.config.max_wait, total)
-            if not await self._bulkhead.acquire(wait):
-                self._metrics.rejected.labels(self.name, "bulkhead_full").inc()
-                raise BulkheadFullError(self.name, "too many calls in flight")
-        started, success = self.clock(), False
-        try:
-            response = await self._with_retries(method, path, idempotent, deadline, send)
-            success = not _upstream_fault(response)
-            return response
-        finally:
-            if self._bulkhead is not None:
-                await self._bulkhead.release(success=success, duration=self.clock() - started)
 
     def _expected_latency(self) -> float:
         """The latency past which an attempt is late: hedge delay, and "stuck" for limits."""
@@ -325,7 +256,9 @@ class ResilientClient:
             """After a failed or late try: the next retry's start, within the budget."""
             nonlocal retry_at, exhausted, retries_left
             if retries_left > 0 and retry_at is None and acquiring is None:
-                retry_at = self._schedule_retry(retry, retry.attempts - retries_left, failure)
+                retry_at = self._pipeline.retry_at(
+                    retry.attempts - retries_left, failure.retry_after
+                )
                 exhausted = retry_at is None
                 retries_left = 0 if exhausted else retries_left - 1
 
@@ -358,8 +291,7 @@ class ResilientClient:
                 if deadline - now <= MIN_ATTEMPT_S:
                     if not running and acquiring is not None:
                         raise queued_out()
-                    self._metrics.rejected.labels(self.name, "deadline").inc()
-                    raise DeadlineExceededError(self.name, "the deadline passed")
+                    raise self._pipeline.deadline_exceeded("the deadline passed")
                 if acquiring is None and retry_at is not None and now >= retry_at:
                     retry_at = None
                     acquiring = start_acquire("retry")
@@ -401,9 +333,8 @@ class ResilientClient:
                         if running or retry_at is not None:
                             continue
                         if error.breakers_open:
-                            self._metrics.rejected.labels(self.name, "circuit_open").inc()
-                            raise CircuitOpenError(
-                                self.name, "every endpoint's circuit breaker is open"
+                            raise self._pipeline.circuit_open(
+                                "every endpoint's circuit breaker is open"
                             ) from None
                         raise _unavailable(self.name, last) from None
                     if taken is None and not running:
@@ -451,16 +382,6 @@ class ResilientClient:
             for task in running:  # nobody waits for them any more: finish in the background
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
-
-    def _schedule_retry(self, retry: Retry, retry_number: int, last: _Failure) -> float | None:
-        """When the next retry may start, or None if the budget refuses one."""
-        if not self._budget.try_retry():
-            self._metrics.budget_exhausted.labels(self.name).inc()
-            return None
-        delay = retry.backoff.delay(retry_number, self.rng)
-        if last.retry_after is not None:
-            delay = max(delay, min(last.retry_after, retry.max_retry_after))
-        return self.clock() + delay
 
     def _release_unused(self, task: asyncio.Task[tuple[EndpointStats, int] | None]) -> None:
         """A slot taken for an attempt that was never sent (the call ended first)."""
@@ -596,12 +517,3 @@ def _unavailable(
         response=last.response if last else None,
         budget_exhausted=budget_exhausted,
     )
-
-
-def _outcome(error: ResilienceError) -> str:
-    return {
-        CircuitOpenError: "circuit_open",
-        DeadlineExceededError: "deadline_exceeded",
-        BulkheadFullError: "bulkhead_full",
-        UpstreamUnavailableError: "upstream_unavailable",
-    }.get(type(error), "error")

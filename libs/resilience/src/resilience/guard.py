@@ -1,6 +1,5 @@
-"""`Guard`: the same deadline / retry-budget / breaker / bulkhead pipeline for any
-async callable — AWS SDK calls, database queries — where there is no HTTP endpoint
-to balance over.
+"""`Guard`: the call pipeline (`resilience.pipeline`) for any async callable — AWS SDK
+calls, database queries — where there is no HTTP endpoint to balance over.
 """
 
 from __future__ import annotations
@@ -12,30 +11,23 @@ from typing import TypeVar
 
 import anyio
 
-from observability import deadlines
-from resilience.breaker import STATE_VALUE, BreakerState, CircuitBreaker
-from resilience.budget import RetryBudgetState
-from resilience.bulkhead import BulkheadState
-from resilience.errors import (
-    BulkheadFullError,
-    CircuitOpenError,
-    DeadlineExceededError,
-    UpstreamUnavailableError,
-)
-from resilience.metrics import client_metrics
+from resilience.errors import UpstreamUnavailableError
+from resilience.pipeline import MIN_ATTEMPT_S, CallPipeline, Fallback
 from resilience.policy import Policy
 
 T = TypeVar("T")
-MIN_ATTEMPT_S = 0.005
 
 
 class Guard:
     """Run async callables for one dependency under a `Policy`.
 
     Retried (when `idempotent=True`, the default for a guard) on `TimeoutError` and on
-    the exception types in `policy.retry.retry_on_exceptions`; any other exception
-    propagates at once and does not count against the breaker. Ends with the same
-    errors as `ResilientClient` (`UpstreamUnavailableError.__cause__` is the last error).
+    the exception types in `policy.retry.retry_on_exceptions`, after full-jitter
+    backoff and at least the error's `retry_after` seconds if it has one (as
+    `Retry-After`, up to `Retry.max_retry_after`); any other exception propagates at
+    once and does not count against the breaker. Ends with the same errors, counted in
+    the same metrics, as `ResilientClient` (`UpstreamUnavailableError.__cause__` is the
+    last error); a `fallback` turns any of them into a result.
     """
 
     def __init__(
@@ -49,78 +41,54 @@ class Guard:
         self.name = name
         self.policy = policy or Policy(hedge=None)
         self.clock = clock
-        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
-        self._metrics = client_metrics()
-        self._budget = RetryBudgetState(self.policy.retry.budget, clock)
-        self._bulkhead = BulkheadState(self.policy.bulkhead) if self.policy.bulkhead else None
-        self.breaker: CircuitBreaker | None = None
-        if self.policy.breaker is not None:
-            gauge = self._metrics.breaker_state.labels(name, "-")
-            gauge.set(0)
-
-            def on_transition(_old: BreakerState, new: BreakerState) -> None:
-                self._metrics.breaker_transitions.labels(name, "-", new.value).inc()
-                gauge.set(STATE_VALUE[new])
-
-            self.breaker = CircuitBreaker(
-                self.policy.breaker,
-                clock=clock,
-                slow_after=self.policy.timeout.per_try,
-                on_transition=on_transition,
-            )
+        self._pipeline = CallPipeline(
+            name,
+            self.policy,
+            clock=clock,
+            rng=rng or random.Random(),  # noqa: S311 - jitter, not cryptography
+        )
+        self.breaker = self._pipeline.breaker("-")
 
     def ready(self) -> bool:
         return self.breaker is None or self.breaker.allows()
 
-    async def call(self, operation: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
-        inbound = deadlines.remaining()
-        total = self.policy.timeout.total
-        total = total if inbound is None else min(total, inbound)
-        deadline = self.clock() + total
-        if total <= MIN_ATTEMPT_S:
-            raise DeadlineExceededError(self.name, "the deadline had passed before the call")
-        self._budget.record_request()
-        if self._bulkhead is not None and not await self._bulkhead.acquire(
-            min(self._bulkhead.config.max_wait, total)
-        ):
-            self._metrics.rejected.labels(self.name, "bulkhead_full").inc()
-            raise BulkheadFullError(self.name, "too many calls in flight")
-        started, success = self.clock(), False
-        try:
-            result = await self._with_retries(operation, idempotent, deadline)
-            success = True
-            return result
-        finally:
-            if self._bulkhead is not None:
-                await self._bulkhead.release(success=success, duration=self.clock() - started)
+    async def call(
+        self,
+        operation: Callable[[], Awaitable[T]],
+        *,
+        idempotent: bool = True,
+        fallback: Fallback[T] | None = None,
+    ) -> T:
+        async def attempts(deadline: float) -> T:
+            return await self._with_retries(operation, idempotent, deadline)
+
+        return await self._pipeline.run(attempts, fallback=fallback)
 
     async def _with_retries(
         self, operation: Callable[[], Awaitable[T]], idempotent: bool, deadline: float
     ) -> T:
-        retry = self.policy.retry
+        pipeline, retry = self._pipeline, self.policy.retry
         retryable = (TimeoutError, *retry.retry_on_exceptions)
         last: BaseException | None = None
         for try_index in range(retry.attempts):
             if try_index > 0:
                 if not idempotent:
                     break
-                if not self._budget.try_retry():
-                    self._metrics.budget_exhausted.labels(self.name).inc()
+                retry_at = pipeline.retry_at(try_index, getattr(last, "retry_after", None))
+                if retry_at is None:
                     raise UpstreamUnavailableError(
                         self.name, "retry budget exhausted", budget_exhausted=True
                     ) from last
-                delay = retry.backoff.delay(try_index, self.rng)
-                if self.clock() + delay > deadline - MIN_ATTEMPT_S:
-                    raise DeadlineExceededError(self.name, "no time left for another try") from last
-                await anyio.sleep(delay)
+                if retry_at > deadline - MIN_ATTEMPT_S:
+                    raise pipeline.deadline_exceeded("no time left for another try") from last
+                await anyio.sleep(max(retry_at - self.clock(), 0.0))
             left = deadline - self.clock()
             if left <= MIN_ATTEMPT_S:
-                raise DeadlineExceededError(self.name, "the deadline passed") from last
+                raise pipeline.deadline_exceeded("the deadline passed") from last
             if self.breaker is not None and not self.breaker.try_acquire():
-                self._metrics.rejected.labels(self.name, "circuit_open").inc()
-                raise CircuitOpenError(self.name, "circuit breaker is open") from last
+                raise pipeline.circuit_open("circuit breaker is open") from last
             kind = "original" if try_index == 0 else "retry"
-            self._metrics.attempts.labels(self.name, kind).inc()
+            pipeline.metrics.attempts.labels(self.name, kind).inc()
             started = self.clock()
             try:
                 with anyio.fail_after(min(self.policy.timeout.per_try, left)):

@@ -8,7 +8,7 @@
 - `resilience_breaker_transitions_total{upstream, endpoint, to_state}` and
   `resilience_breaker_state{upstream, endpoint}` (0 closed, 1 half-open, 2 open);
 - `resilience_rejected_total{upstream, reason}` — circuit_open | bulkhead_full |
-  deadline | shed.
+  deadline | queued (waited for a free endpoint until the deadline).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from observability.metrics import CALL_DURATION
-
+# The SLIs of upstream calls (`observability.slo.upstream_calls`) are written on it.
+CALL_DURATION = "resilience_call_duration_seconds"
 CLIENT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.8, 1.0, 2.5, 5.0, 10.0)
 
 
