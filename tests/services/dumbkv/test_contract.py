@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
+from collections.abc import Iterator
 
 import httpx
 
@@ -67,6 +69,23 @@ def test_value_over_one_mib_is_413(kv: KV) -> None:
     assert response.status_code == 413
     assert kv.get(k).status_code == 404
     assert kv.put(k, "x" * (1024 * 1024)).status_code == 200
+
+
+def test_chunked_body_over_the_cap_is_413_problem(kv: KV) -> None:
+    # A read ignores `value`, so only the body cap can refuse this one; with no
+    # Content-Length the cap must hold while the body streams in.
+    body = json.dumps({"key": key(), "value": "x" * (3 * 1024 * 1024)}).encode()
+
+    def chunks() -> Iterator[bytes]:
+        for start in range(0, len(body), 64 * 1024):
+            yield body[start : start + 64 * 1024]
+
+    response = httpx.post(
+        f"{kv.url}/kv", content=chunks(), headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 413
+    assert response.headers["content-type"] == "application/problem+json"
 
 
 def test_delete_is_idempotent(kv: KV) -> None:

@@ -1,21 +1,27 @@
-"""dumbkv routes: the original's paths and bodies, with clear 4xx instead of 500s."""
+"""dumbkv routes: the original's paths and bodies, with clear 4xx instead of 500s.
+
+Routes parse and call `dumbkv.kv`; what its exceptions answer is `ERRORS`, the one map
+(passed to `create_app` by `dumbkv.app`).
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from dumbkv.crypto import DecryptionError
-from dumbkv.kv import KeyValueService, ValueTooLarge
+from dumbkv.deps import KV, TenantOf
+from dumbkv.kv import ValueTooLarge, VersionMismatch
 from dumbkv.store import MAX_VERSION, Conflict, NotFound, StoreUnavailable
-from dumbkv.tenancy import tenant_for
+from dumbkv.tenancy import SignInRequired
 from dumbkv.ui import PAGE
 from identity import require_caller
 from observability import ProblemError
+from observability.app import ErrorMapping
 from resilience import REQUEST_FAULT, REQUEST_FAULT_HEADER
 
 # With PLATFORM_IDENTITY_SECRET set, every route needs the gateway's signed identity (401).
@@ -23,9 +29,41 @@ router = APIRouter(dependencies=[Depends(require_caller)])
 # The UI page itself holds no data; the calls it makes go through `router`.
 pages = APIRouter()
 MAX_DATABASE = 2**31 - 1
-BODY_LIMIT = 2 * 1024 * 1024 + 4096  # a 1 MiB value fits even with JSON escapes
+# The request body cap (create_app's BodyLimits, chunked bodies too): a 1 MiB value
+# fits even with JSON escapes.
+BODY_LIMIT = 2 * 1024 * 1024 + 4096
 # ASCII digits only (str.isdigit() also takes "²" and "٣"), at most a BIGINT's 19.
 _IF_MATCH = re.compile(r'(?:W/)?"?v([0-9]{1,19})"?')
+
+
+def _tampered(_error: Exception) -> ProblemError:
+    # A fault of this one stored row, not of the service: marked so that reads of it
+    # never open the gateway's breaker for every other caller (see libs/resilience).
+    return ProblemError(
+        500,
+        detail="the stored value failed its integrity check",
+        headers={REQUEST_FAULT_HEADER: REQUEST_FAULT},
+    )
+
+
+ERRORS: dict[type[Exception], ErrorMapping] = {
+    NotFound: lambda _: ProblemError(404, detail="no value for this key in this database"),
+    Conflict: lambda _: ProblemError(
+        409, detail="a value already exists for this key; use ?overwrite=true or If-Match"
+    ),
+    # A Conflict too, but of a compare-and-set: the precondition failed.
+    VersionMismatch: lambda _: ProblemError(
+        412, detail="the value changed (or is gone) since that version"
+    ),
+    ValueTooLarge: 413,
+    StoreUnavailable: lambda _: ProblemError(
+        503, detail="the database is unavailable", headers={"Retry-After": "1"}
+    ),
+    DecryptionError: _tampered,
+    SignInRequired: lambda error: ProblemError(
+        401, detail=str(error), headers={"WWW-Authenticate": "Api-Key, Bearer"}
+    ),
+}
 
 
 def _utf8(text: str) -> str:
@@ -63,16 +101,6 @@ class StatusResponse(BaseModel):
     status: str
 
 
-async def body_limit(request: Request) -> None:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > BODY_LIMIT:
-        raise ProblemError(413, detail="request body too large (values are at most 1 MiB)")
-
-
-def _service(request: Request) -> KeyValueService:
-    return request.app.state.kv
-
-
 def _etag(version: int) -> str:
     return f'"v{version}"'
 
@@ -86,10 +114,6 @@ def _parse_if_match(value: str | None) -> int | None:
     return int(match[1])
 
 
-def _unavailable(error: StoreUnavailable) -> ProblemError:
-    return ProblemError(503, detail="the database is unavailable", headers={"Retry-After": "1"})
-
-
 @pages.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def index() -> str:
     return PAGE
@@ -98,74 +122,38 @@ async def index() -> str:
 @router.post(
     "/kv",
     response_model=ValueResponse,
-    dependencies=[Depends(body_limit)],
     responses={404: {"description": "no such key"}, 503: {"description": "database down"}},
 )
-async def read(body: KVRequest, request: Request) -> JSONResponse:
-    tenant = tenant_for(request, body.database)
-    try:
-        stored = await _service(request).read(body.database, body.key, tenant=tenant)
-    except NotFound as error:
-        raise ProblemError(404, detail="no value for this key in this database") from error
-    except StoreUnavailable as error:
-        raise _unavailable(error) from error
-    except DecryptionError as error:
-        # A fault of this one stored row, not of the service: marked so that reads of it
-        # never open the gateway's breaker for every other caller (see libs/resilience).
-        raise ProblemError(
-            500,
-            detail="the stored value failed its integrity check",
-            headers={REQUEST_FAULT_HEADER: REQUEST_FAULT},
-        ) from error
+async def read(body: KVRequest, kv: KV, tenant_of: TenantOf) -> JSONResponse:
+    stored = await kv.read(body.database, body.key, tenant=tenant_of(body.database))
     return JSONResponse({"value": stored.value}, headers={"ETag": _etag(stored.version)})
 
 
 @router.put(
-    "/kv",
-    response_model=StatusResponse,
-    dependencies=[Depends(body_limit)],
-    responses={409: {}, 412: {}, 413: {}, 422: {}, 503: {}},
+    "/kv", response_model=StatusResponse, responses={409: {}, 412: {}, 413: {}, 422: {}, 503: {}}
 )
 async def write(
     body: KVRequest,
-    request: Request,
+    kv: KV,
+    tenant_of: TenantOf,
     overwrite: Annotated[bool, Query(description="replace an existing value")] = False,
     if_match: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    tenant = tenant_for(request, body.database)
+    tenant = tenant_of(body.database)
     if body.value is None:
         raise ProblemError(422, detail="`value` is required to write", errors=[
             {"path": "body.value", "message": "Field required", "type": "missing"}])  # fmt: skip
     expected = body.version if body.version is not None else _parse_if_match(if_match)
-    try:
-        version = await _service(request).write(
-            body.database, body.key, body.value, tenant=tenant,
-            expected_version=expected, overwrite=overwrite, ttl_s=body.ttl_s,
-        )  # fmt: skip
-    except ValueTooLarge as error:
-        raise ProblemError(413, detail=str(error)) from error
-    except Conflict as error:
-        if expected is not None:
-            raise ProblemError(
-                412, detail="the value changed (or is gone) since that version"
-            ) from error
-        raise ProblemError(
-            409, detail="a value already exists for this key; use ?overwrite=true or If-Match"
-        ) from error
-    except StoreUnavailable as error:
-        raise _unavailable(error) from error
+    version = await kv.write(
+        body.database, body.key, body.value, tenant=tenant,
+        expected_version=expected, overwrite=overwrite, ttl_s=body.ttl_s,
+    )  # fmt: skip
     return JSONResponse({"status": "success"}, headers={"ETag": _etag(version)})
 
 
-@router.delete(
-    "/kv", response_model=StatusResponse, dependencies=[Depends(body_limit)], responses={503: {}}
-)
-async def delete(body: KVRequest, request: Request) -> StatusResponse:
-    tenant = tenant_for(request, body.database)
-    try:
-        await _service(request).delete(body.database, body.key, tenant=tenant)
-    except StoreUnavailable as error:
-        raise _unavailable(error) from error
+@router.delete("/kv", response_model=StatusResponse, responses={503: {}})
+async def delete(body: KVRequest, kv: KV, tenant_of: TenantOf) -> StatusResponse:
+    await kv.delete(body.database, body.key, tenant=tenant_of(body.database))
     return StatusResponse(status="success")
 
 
@@ -174,9 +162,11 @@ async def delete(body: KVRequest, request: Request) -> StatusResponse:
 @pages.get(
     "/health", response_model=StatusResponse, responses={503: {"description": "database down"}}
 )
-async def health(request: Request) -> StatusResponse:
+async def health(kv: KV) -> StatusResponse:
     try:
-        await _service(request).store.ping()
+        await kv.store.ping()
     except StoreUnavailable as error:
+        # Its own answer, not ERRORS' (no Retry-After): a health check's 503 is its
+        # result, not a request to try again.
         raise ProblemError(503, detail="the database does not answer") from error
     return StatusResponse(status="healthy")

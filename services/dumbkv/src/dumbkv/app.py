@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import observability
-from dumbkv.api import pages, router
+from dumbkv.api import BODY_LIMIT, ERRORS, pages, router
 from dumbkv.kv import KeyValueService
 from dumbkv.pepper import load_pepper
 from dumbkv.settings import Settings
 from dumbkv.store import Store
 from observability import SLO, ReadinessCheck, availability, latency
+from observability.edge import BodyLimits
 
 SLOS = [
     SLO("availability", objective=0.999, sli=availability()),
@@ -56,8 +57,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Encrypted key-value store (drop-in for DumbKV), SQLite or Postgres.",
         identity_secrets=settings.identity_secrets,
         open_paths=OPEN_PATHS,
+        errors=ERRORS,
+        body_limits=BodyLimits(max_bytes=BODY_LIMIT),
     )
-    app.state.tenant_databases = settings.tenant_databases
     app.include_router(pages)
     app.include_router(router)
     return app

@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dumbkv import crypto
-from dumbkv.store import KVStore
+from dumbkv.store import Conflict, KVStore
 
 
 class ValueTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"value larger than {limit} bytes")
         self.limit = limit
+
+
+class VersionMismatch(Conflict):
+    """A compare-and-set lost: the value changed, or is gone, since the expected version."""
 
 
 @dataclass(frozen=True)
@@ -47,16 +51,19 @@ class KeyValueService:
         overwrite: bool = False,
         ttl_s: float | None = None,
     ) -> int:
-        """Store `value`; the new version. Conflict when the key exists (plain write) or
-        its version is no longer `expected_version` (compare-and-set)."""
+        """Store `value`; the new version. Conflict when the key exists (plain write),
+        VersionMismatch (a Conflict) when its version is no longer `expected_version`."""
         if len(value.encode("utf-8")) > self.max_value_bytes:
             raise ValueTooLarge(self.max_value_bytes)
         row_id = self._id(database, key, tenant)
         blob = crypto.encrypt(key, database, row_id, value)
         if expected_version is not None:
-            return await self.store.compare_and_set(
-                row_id, blob, expected_version=expected_version, ttl_s=ttl_s
-            )
+            try:
+                return await self.store.compare_and_set(
+                    row_id, blob, expected_version=expected_version, ttl_s=ttl_s
+                )
+            except Conflict as error:
+                raise VersionMismatch() from error
         if overwrite:
             return await self.store.put(row_id, blob, ttl_s=ttl_s)
         return await self.store.insert(row_id, blob, ttl_s=ttl_s)

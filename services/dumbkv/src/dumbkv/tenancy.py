@@ -13,29 +13,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from fastapi import Request
-
-from identity import caller
-from observability import ProblemError
+from identity import Identity
 
 EVERYONE_ELSE = "*"
 
 
-def tenant_for(request: Request, database: int) -> str | None:
-    """The private namespace of the caller for `database`, None for the shared one;
-    401 for anonymous callers."""
-    who = caller(request)
-    if who is None:  # identity not enforced (a dumbkv run on its own)
+class SignInRequired(Exception):
+    """An anonymous caller has no databases: neither a private namespace nor shared ones."""
+
+    def __init__(self) -> None:
+        super().__init__("sign in to use the key-value store")
+
+
+def tenant_for(
+    who: Identity | None, database: int, *, shared: Mapping[str, Sequence[int]]
+) -> str | None:
+    """The private namespace of `who` for `database`, None for the shared one.
+
+    `who` is None when identity is not enforced (a dumbkv run on its own); `shared` is
+    `DUMBKV_TENANT_DATABASES`. SignInRequired for anonymous callers.
+    """
+    if who is None:
         return None
     if who.is_anonymous:
-        raise ProblemError(
-            401,
-            detail="sign in to use the key-value store",
-            headers={"WWW-Authenticate": "Api-Key, Bearer"},
-        )
+        raise SignInRequired()
     if who.is_admin:
         return None
-    shared: Mapping[str, Sequence[int]] = request.app.state.tenant_databases
     if database in shared.get(who.subject, shared.get(EVERYONE_ELSE, ())):
         return None
     return who.subject
