@@ -105,6 +105,28 @@ def test_unknown_user_is_404(users: UsersService) -> None:
     assert httpx.delete(f"{users.url}/users/nope").status_code == 404
 
 
+def test_a_user_without_an_avatar_has_none_to_redirect_to(users: UsersService) -> None:
+    user_id = _create(users).json()["id"]
+
+    response = httpx.get(f"{users.url}/users/{user_id}/avatar", follow_redirects=False)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["detail"] == "this user has no avatar"
+
+
+def test_an_empty_avatar_file_is_422_and_stores_nothing(users: UsersService) -> None:
+    user_id = _create(users).json()["id"]
+
+    response = httpx.put(
+        f"{users.url}/users/{user_id}/avatar", files={"file": ("a.png", b"", "image/png")}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["detail"] == "the avatar file is empty"
+    assert users.avatar_keys(user_id) == []
+
+
 def test_multipart_create_stores_a_private_encrypted_avatar(users: UsersService) -> None:
     created = _create(users, avatar=("me.png", PNG, "application/octet-stream"))
 

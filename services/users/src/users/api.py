@@ -1,12 +1,11 @@
 """users routes: the original's `GET /users`, `POST /user`, `POST /upload`, plus the
 RESTful ones. Bodies are validated strictly (unknown fields → 422) and avatars judged
-by their bytes.
+by their bytes. What the domain's exceptions answer is `ERRORS`, the one map (passed to
+`create_app` by `users.app`).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -16,16 +15,49 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from identity import caller as verified_caller
 from identity import require_caller
 from observability import ProblemError
-from users.repository import DuplicateEmail, UserNotFound, UserRecord, decode_cursor
-from users.service import UserService
+from observability.app import ErrorMapping
+from users.avatars import AvatarTooLarge, EmptyAvatar, NotAnImage
+from users.aws import AwsUnavailable
+from users.deps import Authorizer, Caller, Prefix, Users
+from users.repository import (
+    DuplicateEmail,
+    InvalidCursor,
+    UserNotFound,
+    UserRecord,
+    decode_cursor,
+)
+from users.service import (
+    Authorize,
+    Forbidden,
+    NoAvatar,
+    SignInRequired,
+    UserService,
+    owner_for_create,
+)
 
 # With PLATFORM_IDENTITY_SECRET set, every route needs the gateway's signed identity (401).
 router = APIRouter(dependencies=[Depends(require_caller)])
 FORM_FIELDS = frozenset({"name", "email", "avatar"})
-SAFE_PREFIX = re.compile(r"^(/[A-Za-z0-9._~-]+)*$")
+
+# A status answers with the exception's message as the detail.
+ERRORS: dict[type[Exception], ErrorMapping] = {
+    InvalidCursor: 400,
+    SignInRequired: lambda error: ProblemError(
+        401, detail=str(error), headers={"WWW-Authenticate": "Api-Key, Bearer"}
+    ),
+    Forbidden: 403,
+    UserNotFound: lambda _: ProblemError(404, detail="no such user"),
+    NoAvatar: 404,
+    DuplicateEmail: lambda _: ProblemError(409, detail="a user with this email already exists"),
+    AvatarTooLarge: 413,
+    NotAnImage: 415,
+    EmptyAvatar: 422,
+    AwsUnavailable: lambda error: ProblemError(
+        503, detail=str(error), headers={"Retry-After": "1"}
+    ),
+}
 
 
 class UserCreate(BaseModel):
@@ -57,51 +89,16 @@ AVATAR_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _owner_for_create(request: Request) -> str | None:
-    """Who the new user belongs to; anonymous callers may not create users."""
-    who = verified_caller(request)
-    if who is None:
-        return None
-    if who.is_anonymous:
-        raise ProblemError(
-            401, detail="sign in to create a user", headers={"WWW-Authenticate": "Api-Key, Bearer"}
-        )
-    return who.subject
+def _avatar_path(prefix: str, user_id: str) -> str:
+    return f"{prefix}/users/{user_id}/avatar"
 
 
-def _authorizer(request: Request) -> Callable[[UserRecord], None]:
-    """A caller may change only the users it created; admins may change any."""
-    who = verified_caller(request)
-
-    def authorize(user: UserRecord) -> None:
-        if who is None or who.is_admin:
-            return
-        if who.is_anonymous or user.owner != who.subject:
-            raise ProblemError(403, detail="you may only change your own user")
-
-    return authorize
-
-
-def _service(request: Request) -> UserService:
-    return request.app.state.users
-
-
-def _prefix(request: Request) -> str:
-    """Path prefix the edge mounted us under (the gateway sends `X-Forwarded-Prefix`)."""
-    prefix = request.headers.get("x-forwarded-prefix", "").rstrip("/")
-    return prefix if SAFE_PREFIX.match(prefix) else ""
-
-
-def _avatar_path(request: Request, user_id: str) -> str:
-    return f"{_prefix(request)}/users/{user_id}/avatar"
-
-
-def _public(request: Request, user: UserRecord) -> dict[str, Any]:
+def _public(prefix: str, user: UserRecord) -> dict[str, Any]:
     return User(
         id=user.id,
         name=user.name,
         email=user.email,
-        avatar_url=_avatar_path(request, user.id) if user.avatar_key else None,
+        avatar_url=_avatar_path(prefix, user.id) if user.avatar_key else None,
         created_at=user.created_at,
     ).model_dump()
 
@@ -171,26 +168,26 @@ CREATE_BODY = {
 
 @router.get("/users", response_model=list[User], responses=UNAVAILABLE)
 async def list_users(
-    request: Request,
+    service: Users,
+    prefix: Prefix,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> list[dict[str, Any]]:
     """Users as a JSON array (as the original); the next page is in the `Link` header."""
     after = decode_cursor(cursor) if cursor else None
-    users, next_cursor = await _service(request).users.page(limit, after)
+    users, next_cursor = await service.users.page(limit, after)
     if next_cursor:
         query = urlencode({"limit": limit, "cursor": next_cursor})
-        response.headers["Link"] = f'<{_prefix(request)}/users?{query}>; rel="next"'
-    return [_public(request, user) for user in users]
+        response.headers["Link"] = f'<{prefix}/users?{query}>; rel="next"'
+    return [_public(prefix, user) for user in users]
 
 
 @router.get("/users/{user_id}", response_model=User, responses={**NOT_FOUND, **UNAVAILABLE})
-async def get_user(request: Request, user_id: Annotated[str, Path(max_length=64)]) -> Any:
-    try:
-        return _public(request, await _service(request).users.get(user_id))
-    except UserNotFound:
-        raise ProblemError(404, detail="no such user") from None
+async def get_user(
+    service: Users, prefix: Prefix, user_id: Annotated[str, Path(max_length=64)]
+) -> Any:
+    return _public(prefix, await service.users.get(user_id))
 
 
 @router.post(
@@ -204,29 +201,27 @@ async def get_user(request: Request, user_id: Annotated[str, Path(max_length=64)
         **UNAVAILABLE,
     },
 )
-async def create_user(request: Request) -> JSONResponse:
+async def create_user(
+    request: Request, service: Users, who: Caller, prefix: Prefix
+) -> JSONResponse:
     """Create a user from JSON `{name, email}` or a form with an optional `avatar` file."""
     body, avatar = await _parse_create(request)
-    try:
-        user = await _service(request).create(
-            body.name,
-            body.email,
-            avatar.file if avatar is not None else None,
-            owner=_owner_for_create(request),
-        )
-    except DuplicateEmail:
-        raise ProblemError(409, detail="a user with this email already exists") from None
-    location = f"{_prefix(request)}/users/{user.id}"
-    return JSONResponse(_public(request, user), status_code=201, headers={"Location": location})
+    user = await service.create(
+        body.name,
+        body.email,
+        avatar.file if avatar is not None else None,
+        owner=owner_for_create(who),  # after the body: a bad body is 422 before a 401
+    )
+    location = f"{prefix}/users/{user.id}"
+    return JSONResponse(_public(prefix, user), status_code=201, headers={"Location": location})
 
 
-async def _replace_avatar(request: Request, user_id: str, file: UploadFile) -> JSONResponse:
+async def _replace_avatar(
+    service: UserService, authorize: Authorize, prefix: str, user_id: str, file: UploadFile
+) -> JSONResponse:
     """Both avatar routes: store the file, answer 201 with where to read it."""
-    try:
-        user = await _service(request).replace_avatar(user_id, file.file, _authorizer(request))
-    except UserNotFound:
-        raise ProblemError(404, detail="no such user") from None
-    url = _avatar_path(request, user.id)
+    user = await service.replace_avatar(user_id, file.file, authorize)
+    url = _avatar_path(prefix, user.id)
     return JSONResponse({"file_url": url}, status_code=201, headers={"Location": url})
 
 
@@ -240,22 +235,26 @@ AVATAR_ROUTE: dict[str, Any] = {
 
 @router.post("/upload", **AVATAR_ROUTE)
 async def upload(
-    request: Request,
+    service: Users,
+    authorize: Authorizer,
+    prefix: Prefix,
     file: Annotated[UploadFile, AVATAR_FILE],
     user_id: Annotated[str, Form(min_length=1, max_length=64)],
 ) -> JSONResponse:
     """The original's upload route: set `user_id`'s avatar; `file_url` is where to read it."""
-    return await _replace_avatar(request, user_id, file)
+    return await _replace_avatar(service, authorize, prefix, user_id, file)
 
 
 @router.put("/users/{user_id}/avatar", **AVATAR_ROUTE)
 async def put_avatar(
-    request: Request,
+    service: Users,
+    authorize: Authorizer,
+    prefix: Prefix,
     user_id: Annotated[str, Path(max_length=64)],
     file: Annotated[UploadFile, AVATAR_FILE],
 ) -> JSONResponse:
     """Set or replace the avatar (the previous object is deleted)."""
-    return await _replace_avatar(request, user_id, file)
+    return await _replace_avatar(service, authorize, prefix, user_id, file)
 
 
 @router.get(
@@ -264,24 +263,16 @@ async def put_avatar(
     response_class=RedirectResponse,
     responses={302: {"description": "to a presigned S3 URL"}, **NOT_FOUND, **UNAVAILABLE},
 )
-async def get_avatar(request: Request, user_id: Annotated[str, Path(max_length=64)]) -> Response:
+async def get_avatar(service: Users, user_id: Annotated[str, Path(max_length=64)]) -> Response:
     """Redirect to a short-lived presigned URL of the private object."""
-    service = _service(request)
-    try:
-        user = await service.users.get(user_id)
-    except UserNotFound:
-        raise ProblemError(404, detail="no such user") from None
-    if not user.avatar_key:
-        raise ProblemError(404, detail="this user has no avatar")
-    url = await service.avatars.presigned_url(user.avatar_key)
+    url = await service.avatar_url(user_id)
     return RedirectResponse(url, status_code=302, headers={"Cache-Control": "private, no-store"})
 
 
 @router.delete("/users/{user_id}", status_code=204, responses={**NOT_FOUND, **UNAVAILABLE})
-async def delete_user(request: Request, user_id: Annotated[str, Path(max_length=64)]) -> Response:
+async def delete_user(
+    service: Users, authorize: Authorizer, user_id: Annotated[str, Path(max_length=64)]
+) -> Response:
     """Delete the user, its email claim and its avatar."""
-    try:
-        await _service(request).delete(user_id, _authorizer(request))
-    except UserNotFound:
-        raise ProblemError(404, detail="no such user") from None
+    await service.delete(user_id, authorize)
     return Response(status_code=204)

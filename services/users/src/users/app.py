@@ -6,14 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from starlette.middleware import Middleware
 
 import observability
 from observability import SLO, ReadinessCheck, availability, latency
-from users.api import router
+from observability.edge import BodyLimits
+from users.api import ERRORS, router
 from users.avatars import AvatarStore
 from users.aws import Aws, open_aws
-from users.body_limit import BodyLimit
 from users.repository import UserRepository
 from users.resources import create_resources
 from users.service import UserService
@@ -69,10 +68,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
         description="Users in DynamoDB, private avatars in S3.",
         identity_secrets=settings.identity_secrets,
+        errors=ERRORS,
+        # Capped while it streams (chunked bodies too), so an oversized upload is
+        # refused before the multipart parser spools it.
+        body_limits=BodyLimits(max_bytes=settings.max_avatar_bytes + MULTIPART_ENVELOPE_BYTES),
     )
     app.include_router(router)
-    # Innermost (appended, not add_middleware's outermost) so early 413s are still
-    # measured and logged by the observability middleware.
-    body_limit = settings.max_avatar_bytes + MULTIPART_ENVELOPE_BYTES
-    app.user_middleware.append(Middleware(BodyLimit, max_bytes=body_limit))
     return app

@@ -11,7 +11,7 @@ import os
 import uuid
 from typing import IO, Any
 
-from observability import ProblemError, get_logger
+from observability import get_logger
 from users.aws import Aws
 from users.settings import Settings
 from users.sniff import ACCEPTED, SNIFF_BYTES, ImageType, sniff_image
@@ -20,26 +20,46 @@ log = get_logger(__name__)
 ACCEPTED_NAMES = ", ".join(kind.content_type for kind in ACCEPTED)
 
 
+class AvatarRejected(Exception):
+    """An uploaded file that cannot be an avatar; the subclasses say why."""
+
+
+class AvatarTooLarge(AvatarRejected):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"avatars are at most {max_bytes} bytes")
+
+
+class EmptyAvatar(AvatarRejected):
+    def __init__(self) -> None:
+        super().__init__("the avatar file is empty")
+
+
+class NotAnImage(AvatarRejected):
+    """Judged by the file's bytes (`users.sniff`), never its name or declared type."""
+
+    def __init__(self) -> None:
+        super().__init__(f"the avatar's content is not an accepted image ({ACCEPTED_NAMES})")
+
+
 def inspect_upload(file: IO[bytes], max_bytes: int) -> tuple[ImageType, int]:
-    """The image type and size of an uploaded file, or the 413/415 problem.
+    """The image type and size of an uploaded file; AvatarTooLarge, EmptyAvatar or
+    NotAnImage when it cannot be an avatar.
 
     The file is the multipart parser's spooled temporary file (on disk past 1 MiB), so
     measuring it costs no memory; the request body itself was capped while streaming by
-    the route's `max_body_size`.
+    the app's body limits (`users.app`).
     """
     file.seek(0, os.SEEK_END)
     size = file.tell()
     if size > max_bytes:
-        raise ProblemError(413, detail=f"avatars are at most {max_bytes} bytes")
+        raise AvatarTooLarge(max_bytes)
     if size == 0:
-        raise ProblemError(422, detail="the avatar file is empty")
+        raise EmptyAvatar()
     file.seek(0)
     kind = sniff_image(file.read(SNIFF_BYTES))
     file.seek(0)
     if kind is None:
-        raise ProblemError(
-            415, detail=f"the avatar's content is not an accepted image ({ACCEPTED_NAMES})"
-        )
+        raise NotAnImage()
     return kind, size
 
 

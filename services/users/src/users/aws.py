@@ -21,7 +21,6 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from observability import ProblemError
 from resilience import Breaker, Guard, Policy, ResilienceError, Retry, Timeout
 from users.settings import Settings
 
@@ -41,6 +40,14 @@ TRANSIENT_CODES = frozenset(
 
 class TransientAwsError(Exception):
     """A throttle or 5xx from AWS: worth a retry within the budget."""
+
+
+class AwsUnavailable(Exception):
+    """DynamoDB or S3 cannot be reached now (retries spent, or the breaker is open)."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"{service} is unavailable; try again shortly")
+        self.service = service
 
 
 def error_code(error: ClientError) -> str:
@@ -82,7 +89,7 @@ class Aws:
 
 
 async def _guarded(guard: Guard, operation: Callable[[], Awaitable[T]]) -> T:
-    """Run one AWS call; throttles become retryable and an unreachable AWS a 503."""
+    """Run one AWS call; throttles become retryable and an unreachable AWS AwsUnavailable."""
 
     async def attempt() -> T:
         try:
@@ -95,11 +102,7 @@ async def _guarded(guard: Guard, operation: Callable[[], Awaitable[T]]) -> T:
     try:
         return await guard.call(attempt)
     except ResilienceError as error:
-        raise ProblemError(
-            503,
-            detail=f"{guard.name} is unavailable; try again shortly",
-            headers={"Retry-After": "1"},
-        ) from error
+        raise AwsUnavailable(guard.name) from error
 
 
 @asynccontextmanager

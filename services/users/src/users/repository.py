@@ -16,7 +16,6 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from observability import ProblemError
 from users.aws import Aws, error_code
 
 USER = "user"
@@ -29,6 +28,13 @@ class DuplicateEmail(Exception):
 
 class UserNotFound(Exception):
     pass
+
+
+class InvalidCursor(Exception):
+    """A page cursor this service did not issue (or a user id no page can start after)."""
+
+    def __init__(self) -> None:
+        super().__init__("cursor is not one this service issued")
 
 
 @dataclass(frozen=True)
@@ -86,9 +92,9 @@ def decode_cursor(cursor: str) -> str:
         padded = cursor + "=" * (-len(cursor) % 4)
         user_id = json.loads(base64.urlsafe_b64decode(padded.encode()))["id"]
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-        raise ProblemError(400, detail="cursor is not one this service issued") from None
+        raise InvalidCursor() from None
     if not isinstance(user_id, str) or not user_id or user_id.startswith(EMAIL_CLAIM_PREFIX):
-        raise ProblemError(400, detail="cursor is not one this service issued")
+        raise InvalidCursor()
     return user_id
 
 

@@ -14,11 +14,50 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import IO
 
+from identity import Identity
 from users.avatars import AvatarStore, inspect_upload
 from users.repository import UserRecord, UserRepository
 
-# Raises (403) when the caller may not change this user.
+# Raises Forbidden when the caller may not change this user.
 Authorize = Callable[[UserRecord], None]
+
+
+class Forbidden(Exception):
+    def __init__(self) -> None:
+        super().__init__("you may only change your own user")
+
+
+class SignInRequired(Exception):
+    def __init__(self) -> None:
+        super().__init__("sign in to create a user")
+
+
+class NoAvatar(Exception):
+    def __init__(self) -> None:
+        super().__init__("this user has no avatar")
+
+
+def owner_for_create(who: Identity | None) -> str | None:
+    """Who a new user belongs to: its creator's subject, None when identity is not
+    enforced (users run on its own); SignInRequired for anonymous callers."""
+    if who is None:
+        return None
+    if who.is_anonymous:
+        raise SignInRequired()
+    return who.subject
+
+
+def may_change(who: Identity | None) -> Authorize:
+    """A caller may change only the users it created; admins may change any (and anyone
+    may when identity is not enforced)."""
+
+    def authorize(user: UserRecord) -> None:
+        if who is None or who.is_admin:
+            return
+        if who.is_anonymous or user.owner != who.subject:
+            raise Forbidden()
+
+    return authorize
 
 
 class UserService:
@@ -67,6 +106,13 @@ class UserService:
         if previous and previous != key:
             await self.avatars.delete_quietly(previous)
         return replace(user, avatar_key=key, avatar_content_type=kind.content_type)
+
+    async def avatar_url(self, user_id: str) -> str:
+        """A short-lived presigned URL of the user's avatar; NoAvatar if it has none."""
+        user = await self.users.get(user_id)
+        if not user.avatar_key:
+            raise NoAvatar()
+        return await self.avatars.presigned_url(user.avatar_key)
 
     async def delete(self, user_id: str, authorize: Authorize = lambda _user: None) -> None:
         user = await self.users.get(user_id)
