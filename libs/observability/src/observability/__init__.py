@@ -21,6 +21,7 @@ __all__ = [
     "get_logger",
     "latency",
     "problem_response",
+    "run_service",
     "serve",
     "upstream_calls",
 ]
@@ -28,6 +29,7 @@ __all__ = [
 _EXPORTS = {
     "create_app": "observability.app",
     "serve": "observability.app",
+    "run_service": "observability.app",
     "ReadinessCheck": "observability.health",
     "ServerLimits": "observability.edge",
     "IdentitySettings": "observability.settings",
@@ -41,7 +43,7 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from observability.app import create_app, serve
+    from observability.app import create_app, run_service, serve
     from observability.edge import ServerLimits
     from observability.health import ReadinessCheck
     from observability.logs import get_logger

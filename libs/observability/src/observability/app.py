@@ -13,7 +13,7 @@ import math
 import os
 import socket
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -199,6 +199,32 @@ def serve(
         uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[inherited])
     else:  # uvicorn's workers share a descriptor, not a socket object
         uvicorn.run(app, fd=inherited.detach(), **options)
+
+
+class ServedSettings(Protocol):
+    """What `run_service` reads from a service's `Settings`."""
+
+    host: str
+    port: int
+
+
+def run_service(
+    app_factory: str, settings: ServedSettings, *, limits: ServerLimits | None = None
+) -> None:
+    """A service's `python -m <name>`: `serve` the `"<name>.app:create_app"` factory on
+    its settings' `host` and `port` (and `shutdown_grace_s`, if it has one).
+
+    `limits` defaults to `ServerLimits.internal()`: every service but the gateway is
+    reached only through the gateway, which bounded the request heads already.
+    """
+    serve(
+        app_factory,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        shutdown_grace_s=float(getattr(settings, "shutdown_grace_s", DEFAULT_SHUTDOWN_GRACE_S)),
+        limits=limits or ServerLimits.internal(),
+    )
 
 
 def inherited_socket() -> socket.socket | None:

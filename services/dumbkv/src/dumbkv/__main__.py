@@ -7,7 +7,7 @@ import sys
 
 from dumbkv.settings import Settings
 from dumbkv.store import Store
-from observability import ServerLimits, serve
+from observability import run_service
 
 
 async def migrate(settings: Settings) -> None:
@@ -24,13 +24,7 @@ def main(argv: list[str]) -> None:
         asyncio.run(migrate(settings))
         print("dumbkv: schema is up to date")
         return
-    serve(
-        "dumbkv.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        limits=ServerLimits.internal(),
-    )
+    run_service("dumbkv.app:create_app", settings)
 
 
 main(sys.argv[1:])
