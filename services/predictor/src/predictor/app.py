@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_keys=settings.max_keys,
             idle_s=settings.key_idle_s,
             retry_after_s=settings.retry_after_s,
+            on_model_idle=backend.release,
         )
         app.state.predictor = PredictionService(batcher)
         try:

@@ -1,8 +1,10 @@
 """Calls to the model backends: `POST /v1/models/{model}/infer`, through `resilience`.
 
-One `ResilientClient` per model (created on first use), over that model's replicas
+One `ResilientClient` per model (created on first use, closed by `release` when the
+batcher drops the model's last idle queue), over that model's replicas
 (`PREDICTOR_MODEL_ROUTES`, else `PREDICTOR_BACKEND_URLS`): a model that fails opens
 only its own breakers, never those of the healthy models served by the same replicas.
+Model names come from clients, so the clients are bounded by the batcher's `max_keys`.
 Inference is a pure function of its inputs, so calls are retried (connect errors,
 429/502/503/504) within the retry budget; never hedged — a duplicate 3-7 s batch would
 double the backend's load for little gain.
@@ -103,6 +105,17 @@ class BackendClient:
 
     def endpoints_for(self, model: str) -> list[str]:
         return self._routes.get(model) or self._endpoints
+
+    @property
+    def models(self) -> list[str]:
+        """The models with an open client."""
+        return sorted(self._clients)
+
+    async def release(self, model: str) -> None:
+        """Close and forget the model's client (its breakers start closed next time)."""
+        client = self._clients.pop(model, None)
+        if client is not None:
+            await client.aclose()
 
     def _client(self, model: str) -> ResilientClient:
         client = self._clients.get(model)

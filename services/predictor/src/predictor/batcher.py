@@ -90,6 +90,8 @@ class ShuttingDown(Exception):
 
 # One output per row: a float, or that row's own failure (the others still succeed).
 Infer = Callable[[BatchKey, list[list[float]]], Awaitable[Sequence[float | AgentFailure]]]
+# Called with a model's name when its last queue is removed (idle).
+ModelIdle = Callable[[str], Awaitable[None]]
 
 
 @dataclass(eq=False)
@@ -127,7 +129,10 @@ class KeyedBatcher:
     its item leaves the queue at once, never reaching the backend. `infer` returning the
     wrong number of rows or raising fails that batch's items only. Defaults: `KeyLimits()`
     per key, 64 backend calls in flight overall, 32768 items queued overall, 256 keys
-    (a key idle for `idle_s` = 300 s is removed).
+    (a key idle for `idle_s` = 300 s is removed, with every metric series it labels).
+    Model names come from clients: `on_model_idle(model)` runs when a model's last key
+    is removed, so whatever the caller keeps per model (a client) is bounded by
+    `max_keys` too, not by every name ever sent.
     """
 
     def __init__(
@@ -142,6 +147,7 @@ class KeyedBatcher:
         idle_s: float = 300.0,
         retry_after_s: int = 1,
         metrics: BatcherMetrics | None = None,
+        on_model_idle: ModelIdle | None = None,
     ) -> None:
         self._infer = infer
         self._defaults = defaults or KeyLimits()
@@ -152,6 +158,7 @@ class KeyedBatcher:
         self._idle_s = idle_s
         self._retry_after_s = retry_after_s
         self._metrics = metrics or batcher_metrics()
+        self._on_model_idle = on_model_idle
         self._queues: dict[BatchKey, _KeyQueue] = {}
         self._items: dict[asyncio.Future[float], _Item] = {}
         self._batches: set[asyncio.Task[None]] = set()
@@ -301,7 +308,7 @@ class KeyedBatcher:
                     await queue.wakeup.wait()
             except TimeoutError:
                 if not queue.items and queue.inflight == 0:
-                    self._remove(queue)
+                    await self._remove(queue)
                     return False
         return True
 
@@ -423,10 +430,14 @@ class KeyedBatcher:
             if not item.future.done():
                 item.future.set_exception(AgentFailure(failure.code, failure.detail))
 
-    def _remove(self, queue: _KeyQueue) -> None:
-        self._queues.pop(queue.key, None)
-        with contextlib.suppress(KeyError):
-            self._metrics.queue_length.remove(queue.key.model, queue.key.agent_type)
+    async def _remove(self, queue: _KeyQueue) -> None:
+        """Forget an idle key: its queue, every series it labels and, when it was the
+        model's last key, what the caller keeps for the model (`on_model_idle`)."""
+        key = queue.key
+        self._queues.pop(key, None)
+        self._metrics.remove_key(key.model, key.agent_type)
+        if self._on_model_idle is not None and all(k.model != key.model for k in self._queues):
+            await self._on_model_idle(key.model)
 
     # -- shutdown -----------------------------------------------------------------
     async def aclose(self, *, drain_s: float = 10.0) -> None:

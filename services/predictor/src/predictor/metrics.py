@@ -1,7 +1,8 @@
 """The batcher's Prometheus metrics, labelled by (model, agent type).
 
 Label values are bounded: names match a short safe alphabet and at most `max_keys`
-queues exist at once (idle ones are removed with their queue-length series).
+queues exist at once; an idle key's queue is removed with every series it labels
+(`remove_key`), so names clients sent once do not stay in /metrics.
 """
 
 from __future__ import annotations
@@ -28,6 +29,21 @@ class BatcherMetrics:
     rejected: Counter
     dropped: Counter
     failed: Counter
+
+    def remove_key(self, model: str, agent_type: str) -> None:
+        """Drop every series labelled with this (model, agent type)."""
+        labels = {"model": model, "agent_type": agent_type}
+        for metric in (
+            self.batch_size,
+            self.batch_utilisation,
+            self.queue_wait,
+            self.backend_call,
+            self.queue_length,
+            self.inflight_batches,
+            self.dropped,
+            self.failed,
+        ):
+            metric.remove_by_labels(labels)
 
 
 _metrics: BatcherMetrics | None = None
