@@ -106,7 +106,7 @@ async def drive(url: str, clients: int, seconds: float) -> tuple[int, list[float
 def backend(port: int, latency: tuple[float, float], max_concurrency: int) -> ServerProcess:
     return ServerProcess(
         f"backend-{port}",
-        [sys.executable, "-m", "predictor.backend"],
+        [sys.executable, "-m", "model_backend"],
         env={
             "BACKEND_PORT": str(port),
             "BACKEND_LATENCY_MIN": str(latency[0]),

@@ -63,6 +63,6 @@ done
 # The mock model backend ships in the predictor image (infra runs it with this command).
 if docker image inspect platform/predictor:dev >/dev/null 2>&1; then
   smoke predictor-backend platform/predictor:dev 8006 -e BACKEND_HOST=0.0.0.0 \
-    --entrypoint python -- -m predictor.backend
+    --entrypoint python -- -m model_backend
 fi
 exit $status

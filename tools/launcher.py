@@ -104,7 +104,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         "remote-3", "remote", "REMOTE_PORT", 8008, port_setting="REMOTE_3_PORT", replica_of="remote"
     ),
-    ServiceSpec("backend", "predictor.backend", "BACKEND_PORT", 8006, docs=False),
+    ServiceSpec("backend", "model_backend", "BACKEND_PORT", 8006, docs=False),
     ServiceSpec(
         "dumbkv",
         "dumbkv",

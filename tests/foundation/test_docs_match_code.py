@@ -45,7 +45,7 @@ def _known_env() -> dict[str, set[str]]:
 def _settings_env(catalog_source: str) -> dict[str, set[str]]:
     from dumbkv.settings import Settings as Dumbkv
     from gateway.settings import Settings as Gateway
-    from predictor.settings import BackendSettings
+    from model_backend.settings import Settings as Backend
     from predictor.settings import Settings as Predictor
     from remote.settings import Settings as Remote
     from users.settings import Settings as Users
@@ -55,7 +55,7 @@ def _settings_env(catalog_source: str) -> dict[str, set[str]]:
         "DUMBKV_": _env_names(Dumbkv),
         "USERS_": _env_names(Users),
         "PREDICTOR_": _env_names(Predictor),
-        "BACKEND_": _env_names(BackendSettings),
+        "BACKEND_": _env_names(Backend),
         "REMOTE_": _env_names(Remote),
         # The catalog's settings are a stdlib dataclass (no pydantic on the Lambda path).
         "CATALOG_": set(re.findall(r'"(CATALOG_[A-Z0-9_]+)"', catalog_source)),

@@ -26,7 +26,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "DATABASE_TYPE": "sqlite", "DATABASE_LOCATION": str(db),
             "DUMBKV_PEPPER": "gateway-test-pepper"}, ready_path="/livez"))  # fmt: skip
         started.append(kv)
-        backend = Service(*start_module("predictor.backend", "BACKEND_PORT", env={
+        backend = Service(*start_module("model_backend", "BACKEND_PORT", env={
             "BACKEND_LATENCY_MIN": "0.01", "BACKEND_LATENCY_MAX": "0.02"}))  # fmt: skip
         started.append(backend)
         predictor = Service(*start_module("predictor", "PREDICTOR_PORT", env={

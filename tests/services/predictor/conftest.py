@@ -57,7 +57,7 @@ class Platform:
 
 def start_backend(**env: str) -> Service:
     run_env = {"BACKEND_LOG_LEVEL": "WARNING", **env}
-    return Service(*start_module("predictor.backend", "BACKEND_PORT", env=run_env))
+    return Service(*start_module("model_backend", "BACKEND_PORT", env=run_env))
 
 
 def start_predictor(backends: list[Service], **env: str) -> Service:

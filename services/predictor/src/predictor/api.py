@@ -10,16 +10,52 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from observability import ProblemError
+from observability.app import ErrorMapping
 from predictor.batcher import AgentFailure, QueueFull, ShuttingDown
+from predictor.deps import Predictor
 from predictor.models import PredictRequest, PredictResponse
-from predictor.service import AgentInput, DimensionMismatch, Outcome, PredictionService
+from predictor.service import AgentInput, DimensionMismatch, Outcome
 
-router = APIRouter()
 CLIENT_CLOSED_REQUEST = 499  # nginx's code: logged and counted, never seen by the client
 
 
-def _service(request: Request) -> PredictionService:
-    return request.app.state.predictor
+def _dimension_mismatch(error: Exception) -> ProblemError:
+    assert isinstance(error, DimensionMismatch)
+    return ProblemError(
+        422,
+        detail=f"vectors for {error.key} must all have the same length in one request",
+        errors=[
+            {"path": f"body.agents.{agent_id}.vector", "message": f"length {length}",
+             "type": "dimension_mismatch"}
+            for agent_id, length in error.lengths.items()
+        ],
+    )  # fmt: skip
+
+
+def _queue_full(error: Exception) -> ProblemError:
+    assert isinstance(error, QueueFull)
+    return ProblemError(
+        429,
+        detail=f"the predictor's queues are full ({error.reason}); retry later",
+        headers={"Retry-After": str(error.retry_after)},
+        reason=error.reason,
+    )
+
+
+def _shutting_down(error: Exception) -> ProblemError:
+    return ProblemError(503, detail=str(error), headers={"Retry-After": "1"})
+
+
+# The one map from the service's exceptions to answers (create_app renders them);
+# a request whose every agent failed is answered from its agents' codes in `_render`.
+ERRORS: dict[type[Exception], ErrorMapping] = {
+    DimensionMismatch: _dimension_mismatch,
+    QueueFull: _queue_full,
+    ShuttingDown: _shutting_down,
+}
+AGENT_CODE_STATUS = {"bad_input": 422, "deadline_exceeded": 504, "shutting_down": 503}
+
+router = APIRouter()
 
 
 async def _disconnected(request: Request) -> None:
@@ -45,12 +81,12 @@ async def _disconnected(request: Request) -> None:
         504: {"description": "every agent's deadline passed"},
     },
 )
-async def predict(body: PredictRequest, request: Request) -> Response:
+async def predict(body: PredictRequest, request: Request, service: Predictor) -> Response:
     agents = {
         agent_id: AgentInput(agent.vector, agent.model, agent.agent_type)
         for agent_id, agent in body.agents.items()
     }
-    work = asyncio.ensure_future(_service(request).predict(agents))
+    work = asyncio.ensure_future(service.predict(agents))
     gone = asyncio.ensure_future(_disconnected(request))
     try:
         await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -62,27 +98,7 @@ async def predict(body: PredictRequest, request: Request) -> Response:
                 await work
     if work.cancelled():
         return Response(status_code=CLIENT_CLOSED_REQUEST)
-    try:
-        results = work.result()
-    except DimensionMismatch as error:
-        raise ProblemError(
-            422,
-            detail=f"vectors for {error.key} must all have the same length in one request",
-            errors=[
-                {"path": f"body.agents.{agent_id}.vector", "message": f"length {length}",
-                 "type": "dimension_mismatch"}
-                for agent_id, length in error.lengths.items()
-            ],
-        ) from error  # fmt: skip
-    except QueueFull as error:
-        raise ProblemError(
-            429,
-            detail=f"the predictor's queues are full ({error.reason}); retry later",
-            headers={"Retry-After": str(error.retry_after)},
-            reason=error.reason,
-        ) from error
-    except ShuttingDown as error:
-        raise ProblemError(503, detail=str(error), headers={"Retry-After": "1"}) from error
+    results = work.result()  # DimensionMismatch, QueueFull, ShuttingDown: see ERRORS
     return _render(agents, results)
 
 
@@ -101,9 +117,7 @@ def _render(agents: dict[str, AgentInput], results: dict[str, Outcome]) -> Respo
     if codes and all("error" in entry for entry in entries.values()):
         # bad_input: the backend refused these inputs, the caller's fault (never a 5xx,
         # which the gateway's breaker would count against the predictor).
-        status = {"bad_input": 422, "deadline_exceeded": 504, "shutting_down": 503}.get(
-            codes.pop(), 502
-        )
+        status = AGENT_CODE_STATUS.get(codes.pop(), 502)
         status = status if not codes else 502  # mixed causes: the backend's fault
         raise ProblemError(status, detail="every agent of the request failed", results=entries)
     return JSONResponse({"results": entries})

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import observability
 from observability import SLO, ReadinessCheck, availability, latency
-from predictor.api import router
+from predictor.api import ERRORS, router
 from predictor.backend_client import BackendClient, backend_policy
 from predictor.batcher import BatchKey, KeyedBatcher, KeyLimits
 from predictor.service import PredictionService
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         readiness_checks=[ReadinessCheck("batcher", batcher_accepts_work)],
         description="Dynamic batching by (model, agent type) in front of slow model backends.",
         identity_secrets=settings.identity_secrets,
+        errors=ERRORS,
     )
     app.include_router(router)
     return app

@@ -1,4 +1,4 @@
-"""predictor settings (env prefix `PREDICTOR_`) and the mock backend's (`BACKEND_`).
+"""predictor settings (env prefix `PREDICTOR_`); the mock backend's are `model_backend.settings`.
 
 Lists of URLs are comma-separated (as the gateway's `GATEWAY_REMOTE_URLS`); maps are JSON.
 """
@@ -6,7 +6,7 @@ Lists of URLs are comma-separated (as the gateway's `GATEWAY_REMOTE_URLS`); maps
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from observability import IdentitySettings
 
@@ -63,27 +63,3 @@ class Settings(IdentitySettings):
     @property
     def route_endpoints(self) -> dict[str, list[str]]:
         return {model: split_urls(urls) for model, urls in self.model_routes.items()}
-
-
-class BackendSettings(BaseSettings):
-    """The mock model server (`python -m predictor.backend`)."""
-
-    model_config = SettingsConfigDict(env_prefix="BACKEND_")
-
-    host: str = "127.0.0.1"
-    port: int = 8006
-    log_level: str = "INFO"
-    latency_min: float = Field(default=3.0, ge=0, description="seconds per call, uniform")
-    latency_max: float = Field(default=7.0, ge=0)
-    failure_rate: float = Field(default=0.0, ge=0, le=1, description="500s, every model")
-    failure_rates: dict[str, float] = Field(
-        default_factory=dict, description='JSON {"model": 1.0}: failure rate per model'
-    )
-    max_concurrency: int = Field(
-        default=0, ge=0, description="calls served at once per model (0: unlimited)"
-    )
-    seed: int | None = None
-    control_routes: bool = Field(
-        default=False,
-        description="dev/test only: serve POST /control/pause|resume (they stall every call)",
-    )
