@@ -137,6 +137,10 @@ class StackConfig:
     # the AWS provider refuse any other credentials).
     account_id: str = ""
     gateway_host: str = "api.example.com"
+    # The model servers the predictor batches for (comma-separated HTTPS URLs). Unset, the
+    # stack runs the mock model server (`model_backend`) in-cluster instead: dev only,
+    # prod must name real ones.
+    model_backend_urls: str = ""
     # Subscribed to the stack's alerts topic (CloudWatch alarms and Alertmanager).
     alert_email: str = "ops@example.com"
     # The Route 53 hosted zone of the public hosts: ACM validates their certificates there.
@@ -162,6 +166,11 @@ class StackConfig:
     @property
     def is_prod(self) -> bool:
         return self.env == "prod"
+
+    @property
+    def mock_model_backend(self) -> bool:
+        """The stand-in model server runs when no real model servers are configured."""
+        return not self.model_backend_urls
 
     @property
     def remote_enabled(self) -> bool:
@@ -248,6 +257,8 @@ def _problems(cfg: StackConfig) -> list[str]:
         problems.append("aws:allowedAccountIds: exactly one 12-digit account per stack")
     if cfg.image_tag == "latest":
         problems.append("imageTag: never `latest` (IMMUTABLE repositories, never pushed)")
+    if cfg.is_prod and cfg.mock_model_backend:
+        problems.append("prod needs modelBackendUrls (the mock model server is dev only)")
     if cfg.is_prod and not cfg.deletion_protection:
         problems.append("prod needs deletionProtection: true")
     if cfg.cluster.version not in EKS_STANDARD_SUPPORT_END:
@@ -361,6 +372,7 @@ _STRINGS = (
     "owner",
     "imageTag",
     "gatewayHost",
+    "modelBackendUrls",
     "alertEmail",
     "dnsZoneId",
     "namespace",

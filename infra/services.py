@@ -81,7 +81,7 @@ class ServiceSpec:
 
     name: str
     port: int
-    image: str  # ECR repository under the prefix (predictor-backend runs the predictor image)
+    image: str  # ECR repository under the prefix (the mock model server runs the predictor image)
     command: tuple[str, ...] = ()
     env: Mapping[str, Value] = field(default_factory=dict)
     secret_env: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # var -> (secret, key)
@@ -148,6 +148,7 @@ DB_NAME = "dumbkv"
 # rds.force_ssl refuses anything else anyway.
 POSTGRES_TLS_ENV = {"PGSSLMODE": "require"}
 APP_DB_USER = "dumbkv_app"  # dumbkv's login; the RDS master is `dumbkv`
+MODEL_BACKEND = "predictor-backend"  # the mock model server's workload (dev only)
 
 
 def _url(name: str, port: int, namespace: str) -> str:
@@ -155,7 +156,8 @@ def _url(name: str, port: int, namespace: str) -> str:
 
 
 def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
-    """The workloads of this stack (remote only in dev), wired to `endpoints`."""
+    """The workloads of this stack (remote and the mock model server only in dev), wired to
+    `endpoints`."""
     ns = cfg.namespace
     prod = cfg.is_prod
     scale = 2 if prod else 1  # prod keeps 2+ replicas of everything stateless
@@ -198,36 +200,7 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
             termination_grace_s=25,
         ),
         _dumbkv(cfg, endpoints),
-        ServiceSpec(
-            name="predictor",
-            port=8003,
-            image="predictor",
-            env={
-                "PREDICTOR_HOST": "0.0.0.0",  # noqa: S104
-                "PREDICTOR_PORT": "8003",
-                "PREDICTOR_BACKEND_URLS": _url("predictor-backend", 8006, ns),
-            },
-            replicas=scale,
-            max_replicas=10 if prod else 3,
-            slos=PREDICTOR_SLOS,
-            secret_env=IDENTITY_SECRET_ENV,
-            calls=("predictor-backend",),
-            termination_grace_s=20,
-        ),
-        ServiceSpec(
-            name="predictor-backend",
-            port=8006,
-            image="predictor",
-            command=("python", "-m", "predictor.backend"),
-            env={"BACKEND_HOST": "0.0.0.0", "BACKEND_PORT": "8006"},  # noqa: S104
-            replicas=scale,
-            max_replicas=10 if prod else 3,
-            resources=Resources(
-                cpu_request="500m", memory_request="512Mi", cpu_limit="2", memory_limit="1Gi"
-            ),
-            callers=("predictor",),
-            termination_grace_s=20,
-        ),
+        _predictor(cfg),
         ServiceSpec(
             name="users",
             port=8004,
@@ -249,6 +222,8 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
             role_arn=endpoints.role_arns["users"],
         ),
     ]
+    if cfg.mock_model_backend:
+        specs.append(_model_backend(cfg))
     if cfg.remote_enabled:
         specs.append(
             ServiceSpec(
@@ -264,6 +239,49 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
             )
         )
     return specs
+
+
+def _predictor(cfg: StackConfig) -> ServiceSpec:
+    """The predictor, in front of the configured model servers or, without any, the
+    in-cluster mock (`model_backend`, dev only: config refuses it in prod)."""
+    ns = cfg.namespace
+    mock = cfg.mock_model_backend
+    backend_urls = _url(MODEL_BACKEND, 8006, ns) if mock else cfg.model_backend_urls
+    return ServiceSpec(
+        name="predictor",
+        port=8003,
+        image="predictor",
+        env={
+            "PREDICTOR_HOST": "0.0.0.0",  # noqa: S104
+            "PREDICTOR_PORT": "8003",
+            "PREDICTOR_BACKEND_URLS": backend_urls,
+        },
+        replicas=2 if cfg.is_prod else 1,
+        max_replicas=10 if cfg.is_prod else 3,
+        slos=PREDICTOR_SLOS,
+        secret_env=IDENTITY_SECRET_ENV,
+        calls=(MODEL_BACKEND,) if mock else (),
+        egress_https=not mock,  # real model servers are reached over HTTPS
+        termination_grace_s=20,
+    )
+
+
+def _model_backend(cfg: StackConfig) -> ServiceSpec:
+    """The mock model server; it ships in the predictor image."""
+    return ServiceSpec(
+        name=MODEL_BACKEND,
+        port=8006,
+        image="predictor",
+        command=("python", "-m", "model_backend"),
+        env={"BACKEND_HOST": "0.0.0.0", "BACKEND_PORT": "8006"},  # noqa: S104
+        replicas=1,
+        max_replicas=3,
+        resources=Resources(
+            cpu_request="500m", memory_request="512Mi", cpu_limit="2", memory_limit="1Gi"
+        ),
+        callers=("predictor",),
+        termination_grace_s=20,
+    )
 
 
 def _dumbkv(cfg: StackConfig, endpoints: Endpoints) -> ServiceSpec:

@@ -12,6 +12,7 @@ from infra.render_manifests import stack_config
 PROD = {
     "env": "prod",
     "deletionProtection": True,
+    "modelBackendUrls": "https://models.example.com",
     "network": {"availabilityZones": ["a1", "b1", "c1"], "natPerAz": True},
     "database": {"multiAz": True},
     "catalog": {"coldStart": "provisioned", "provisionedConcurrency": 2},
@@ -30,6 +31,13 @@ def test_prod_refuses_two_zones_single_nat_and_no_deletion_protection() -> None:
     assert "3 availability zones" in message
     assert "natPerAz" in message
     assert "deletionProtection" in message
+
+
+def test_prod_refuses_the_mock_model_server() -> None:
+    without = {key: value for key, value in PROD.items() if key != "modelBackendUrls"}
+
+    with pytest.raises(ConfigError, match="prod needs modelBackendUrls"):
+        from_mapping("platform", "prod", without)
 
 
 def test_provisioned_concurrency_needs_a_count_and_is_exclusive_with_snapstart() -> None:

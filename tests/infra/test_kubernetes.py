@@ -268,12 +268,31 @@ def test_render_manifests_writes_one_yaml_file_per_service(tmp_path: Path) -> No
         "gateway.yaml",
         "dumbkv.yaml",
         "predictor.yaml",
-        "predictor-backend.yaml",
         "users.yaml",
     }
     docs = [d for p in paths for d in yaml.safe_load_all(p.read_text())]
     assert all(d["apiVersion"] and d["kind"] for d in docs)
     assert "&id" not in (tmp_path / "prod" / "dumbkv.yaml").read_text()
+
+
+def test_the_mock_model_server_runs_in_dev_only_and_prod_predicts_with_the_real_ones(
+    dev: ProgramRun, prod: ProgramRun
+) -> None:
+    def backend_urls(run: ProgramRun) -> str:
+        (container,) = _find(_objects(run), "Deployment", "predictor")["spec"]["template"]["spec"][
+            "containers"
+        ]
+        return {e["name"]: e.get("value") for e in container["env"]}["PREDICTOR_BACKEND_URLS"]
+
+    deployments = {
+        name: {d["metadata"]["name"] for d in _kinds(_objects(run), "Deployment")}
+        for name, run in (("dev", dev), ("prod", prod))
+    }
+
+    assert "predictor-backend" in deployments["dev"]
+    assert "predictor-backend" not in deployments["prod"]
+    assert backend_urls(dev).startswith("http://predictor-backend.")
+    assert backend_urls(prod) == stack_config("prod").model_backend_urls
 
 
 def test_gateway_and_the_services_share_one_generated_identity_secret(dev: ProgramRun) -> None:
