@@ -134,7 +134,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         "catalog",
-        "catalog.local",
+        "catalog",
         "CATALOG_PORT",
         8005,
         uses_aws=True,

@@ -1,4 +1,4 @@
-"""The local ASGI adapter as a real uvicorn process: same handler, health, OpenAPI fuzzing."""
+"""The local adapter as a real uvicorn process: handler, health, OpenAPI fuzzing."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _serve(moto_endpoint: Any, env: dict[str, str]) -> Iterator[str]:
     table_name = create_seeded_table(moto_endpoint.url)
     process = ServerProcess(
         "catalog",
-        [sys.executable, "-m", "catalog.local"],
+        [sys.executable, "-m", "catalog"],
         env={**env, "TABLE_NAME": table_name, "CATALOG_PORT": str(port)},
         ready_url=f"http://{LOOPBACK}:{port}/livez",
     )

@@ -1,5 +1,13 @@
-"""`python -m catalog` is `python -m catalog.local`: serve the handler locally."""
+"""`python -m catalog`: serve the local adapter (app.py) on CATALOG_HOST:CATALOG_PORT."""
 
-from catalog.local import main
+from catalog.settings import Settings
+from observability import ServerLimits, serve
 
-main()
+settings = Settings.from_env()
+serve(
+    "catalog.app:create_app",
+    factory=True,
+    host=settings.host,
+    port=settings.port,
+    limits=ServerLimits.internal(),
+)
