@@ -33,6 +33,17 @@ def _series_models(prefix: str) -> set[str]:
     }
 
 
+def _upstream_models(prefix: str) -> set[str]:
+    """Models named by any resilience_* series (one upstream per model's client)."""
+    return {
+        sample.labels["upstream"].removeprefix("backend:")
+        for family in REGISTRY.collect()
+        if family.name.startswith("resilience_")
+        for sample in family.samples
+        if sample.labels.get("upstream", "").startswith(f"backend:{prefix}")
+    }
+
+
 async def test_clients_and_series_stay_bounded_under_ever_new_model_names() -> None:
     backend = BackendClient(["http://backend"], transport=httpx.MockTransport(_row_sums))
     batcher = KeyedBatcher(
@@ -51,7 +62,9 @@ async def test_clients_and_series_stay_bounded_under_ever_new_model_names() -> N
 
             assert outputs == [3.0] * MAX_KEYS
             most_clients = max(most_clients, len(backend.models))
-            most_series = max(most_series, len(_series_models("bound-")))
+            most_series = max(
+                most_series, len(_series_models("bound-")), len(_upstream_models("bound-"))
+            )
             await wait_until(lambda: not batcher.keys())
     finally:
         await batcher.aclose(drain_s=0)
@@ -61,3 +74,4 @@ async def test_clients_and_series_stay_bounded_under_ever_new_model_names() -> N
     assert most_series <= MAX_KEYS
     assert backend.models == []
     assert _series_models("bound-") == set()
+    assert _upstream_models("bound-") == set()

@@ -204,8 +204,11 @@ def serve(
 class ServedSettings(Protocol):
     """What `run_service` reads from a service's `Settings`."""
 
-    host: str
-    port: int
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
 
 
 def run_service(

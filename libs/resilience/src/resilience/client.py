@@ -157,11 +157,19 @@ class ResilientClient:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
 
-    async def aclose(self) -> None:
+    async def aclose(self, *, forget: bool = False) -> None:
+        """Close the connections and cancel attempts still running in the background.
+
+        `forget`: also drop every series labelled with this upstream's name, for a
+        client made for a name that may not come back (one per requested model): kept,
+        they would grow with every name ever seen.
+        """
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await self._http.aclose()
+        if forget:
+            self._metrics.forget(self.name)
 
     # -- introspection ------------------------------------------------------------
     def ready(self) -> bool:

@@ -32,6 +32,19 @@ class ClientMetrics:
     breaker_state: Gauge
     rejected: Counter
 
+    def forget(self, upstream: str) -> None:
+        """Drop every series of one upstream (per-attempt series are per endpoint)."""
+        labels = {"upstream": upstream}
+        for metric in (
+            self.call_duration,
+            self.attempts,
+            self.budget_exhausted,
+            self.breaker_transitions,
+            self.breaker_state,
+            self.rejected,
+        ):
+            metric.remove_by_labels(labels)
+
 
 _metrics: ClientMetrics | None = None
 

@@ -1,13 +1,6 @@
 """`python -m catalog`: serve the local adapter (app.py) on CATALOG_HOST:CATALOG_PORT."""
 
 from catalog.settings import Settings
-from observability import ServerLimits, serve
+from observability import run_service
 
-settings = Settings.from_env()
-serve(
-    "catalog.app:create_app",
-    factory=True,
-    host=settings.host,
-    port=settings.port,
-    limits=ServerLimits.internal(),
-)
+run_service("catalog.app:create_app", Settings.from_env())

@@ -115,7 +115,7 @@ class BackendClient:
         """Close and forget the model's client (its breakers start closed next time)."""
         client = self._clients.pop(model, None)
         if client is not None:
-            await client.aclose()
+            await client.aclose(forget=True)
 
     def _client(self, model: str) -> ResilientClient:
         client = self._clients.get(model)
