@@ -17,10 +17,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, resource_pb2
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 PROJECT = "platform"
 ORGANIZATION = "acme"
@@ -224,11 +221,10 @@ class NoResourceReferencesMonitor(pulumi_mocks.MockMonitor):
         return resource_pb2.DeploymentInfo(supportedFeatures=features)
 
     def Call(self, request: Any) -> Any:
-        """Method calls on components (`Cluster.get_kubeconfig()`), answered by the mocks."""
-        _ensure_event_loop()
-        ret = RecordingMocks._answer(request.tok)
+        """Method calls on components (`Cluster.get_kubeconfig()`), answered by the mocks
+        (plain JSON values, so the protobuf Struct holds them as they are)."""
         response = provider_pb2.CallResponse()
-        getattr(response, "return").CopyFrom(_sync_await(rpc.serialize_properties(ret, {})))
+        getattr(response, "return").update(RecordingMocks._answer(request.tok))
         return response
 
 
@@ -282,12 +278,13 @@ def run_program(
             )
             pulumi.runtime.register_stack_transformation(_record_taggable(run))
 
-            async def main() -> None:
+            def main() -> pulumi.Output[None]:
+                # `pulumi.runtime.test` waits for every registration the program started,
+                # and for the outputs returned here.
                 outputs = program()
-                for key, value in outputs.items():
-                    run.outputs[key] = await pulumi.Output.from_input(value).future()
+                return pulumi.Output.all(**dict(outputs)).apply(run.outputs.update)
 
-            loop.run_until_complete(run_pulumi_func(main))
+            pulumi.runtime.test(main)()
         except BaseException as error:
             errors.append(error)
         finally:
