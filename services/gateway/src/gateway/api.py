@@ -1,35 +1,154 @@
-"""REST routes of the gateway: proxies to internal services, `/slo`, and the admin API.
+"""The gateway's HTTP surface: GraphQL at `/graphql`, REST proxies to internal services,
+`/slo`, the admin API — and `ERRORS`, the one map from domain exceptions to answers
+(passed to `create_app` by `gateway.app`).
 
-Each route says whether its call is idempotent (reads are retried, writes are not).
-Every router here is mounted behind the edge guard (gateway.auth.guard), which has put
-the admitted caller at `request.state.identity` before a route runs.
+Each proxy route says whether its call is idempotent (reads are retried, writes are
+not). Every router here is mounted behind the edge guard (`gateway.deps.admitted_caller`):
+a route runs only for an admitted caller, whom it can ask for as `Caller`.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anyio.to_thread
+from cross_web import HTTPException as TransportError
 from fastapi import APIRouter, Request, Response
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse, process_result
+from strawberry.types import ExecutionResult
 
-from gateway.auth.api_keys import KeyStore
+from gateway.auth.guard import DeadlinePassed, RateLimited
+from gateway.auth.oidc import IssuerUnavailable
+from gateway.auth.policy import Forbidden, Unauthenticated
+from gateway.deps import Edge, Forward, Slos, graphql_context
+from gateway.invoke import ErrorCode
 from gateway.proxy import (
     Forwarded,
     UnsafePath,
+    UpstreamCircuitOpen,
+    UpstreamDeadlineExceeded,
     UpstreamFailed,
     UpstreamNotConfigured,
     forward,
     upstream_path,
 )
+from gateway.schema import GRAPHQL_PATH, QueryLimits, build_schema, schema
 from observability import ProblemError
+from observability.app import ErrorMapping
 from observability.slo import observed_error_budgets
-
-router = APIRouter()
-admin_router = APIRouter(prefix="/_admin", tags=["admin"])
 
 # Body size limits per route (bytes): KV values are at most 1 MiB, avatars 5 MiB.
 LIMITS = {"dumbkv": 2 * 1024 * 1024, "predictor": 8 * 1024 * 1024, "users": 6 * 1024 * 1024}
 DEFAULT_LIMIT = 1024 * 1024
+
+
+def _unauthenticated(error: Exception) -> ProblemError:
+    assert isinstance(error, Unauthenticated)
+    headers = {"WWW-Authenticate": error.challenge} if error.challenge else None
+    return ProblemError(401, detail=str(error), headers=headers)
+
+
+def _rate_limited(error: Exception) -> ProblemError:
+    assert isinstance(error, RateLimited)
+    return ProblemError(429, detail=str(error), headers=error.decision.headers())
+
+
+def _upstream_failed(status: int) -> ErrorMapping:
+    def problem(error: Exception) -> ProblemError:
+        assert isinstance(error, UpstreamFailed)
+        retry = {"Retry-After": str(error.retry_after)} if error.retry_after else None
+        return ProblemError(status, detail=str(error), upstream=error.name, headers=retry)
+
+    return problem
+
+
+def _upstream_not_configured(error: Exception) -> ProblemError:
+    assert isinstance(error, UpstreamNotConfigured)
+    return ProblemError(503, detail=str(error), upstream=error.name)
+
+
+ERRORS: dict[type[Exception], ErrorMapping] = {
+    # The edge guard's refusals (gateway.auth.guard.Refusal).
+    IssuerUnavailable: lambda _: ProblemError(
+        503, detail="the identity provider is unavailable", headers={"Retry-After": "5"}
+    ),
+    RateLimited: _rate_limited,
+    Unauthenticated: _unauthenticated,
+    Forbidden: 403,
+    DeadlinePassed: 504,
+    # Proxying to the internal services.
+    UnsafePath: lambda _: ProblemError(404, detail="no such resource"),
+    UpstreamNotConfigured: _upstream_not_configured,
+    UpstreamFailed: _upstream_failed(503),
+    UpstreamCircuitOpen: _upstream_failed(503),
+    UpstreamDeadlineExceeded: _upstream_failed(504),
+}
+
+router = APIRouter()
+admin_router = APIRouter(prefix="/_admin", tags=["admin"])
+
+
+# --- GraphQL -------------------------------------------------------------------------
+
+
+class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
+    """Adds `extensions.code` and `extensions.requestId` to every error; transport errors
+    (strawberry's text/plain 400s) become problem details."""
+
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().run(*args, **kwargs)
+        except TransportError as error:
+            raise ProblemError(error.status_code, detail=error.reason) from error
+
+    def decode_json(self, data: str | bytes) -> object:
+        # strawberry turns only JSONDecodeError into a 400: invalid UTF-8 and nesting
+        # deeper than the parser's recursion limit would be 500s, and a body that is
+        # valid JSON but no object (`"x"`) would fail later on `.get`.
+        try:
+            decoded = json.loads(data)
+        except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
+            raise TransportError(400, "not valid JSON (or nested too deeply)") from error
+        if not isinstance(decoded, dict):
+            raise TransportError(400, "a GraphQL request (and its variables) is a JSON object")
+        return decoded
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response = process_result(result)
+        request_id = request.scope.get("state", {}).get("request_id")
+        formatted: list[dict[str, Any]] = list(response.get("errors") or [])  # type: ignore[arg-type]
+        for original, error in zip(result.errors or [], formatted, strict=False):
+            extensions: dict[str, Any] = dict(error.get("extensions") or {})
+            if "code" not in extensions:
+                if original.path is not None:  # a field failed without saying why: a bug
+                    extensions["code"] = "INTERNAL_ERROR"
+                    error["message"] = "internal error"  # never leak a bug's message
+                else:
+                    # No path: a request error, raised before any field ran (syntax,
+                    # validation, a variable of the wrong type): the request is wrong.
+                    extensions["code"] = ErrorCode.BAD_INPUT.value
+            extensions["requestId"] = request_id
+            error["extensions"] = extensions
+        if formatted:
+            response["errors"] = formatted  # type: ignore[typeddict-item]
+        return response
+
+
+def graphql_router(limits: QueryLimits | None = None) -> GatewayGraphQLRouter:
+    """`GET/POST /graphql` (GraphiQL on GET), the schema built with `limits`."""
+    return GatewayGraphQLRouter(
+        build_schema(limits) if limits else schema,
+        path=GRAPHQL_PATH,
+        graphql_ide="graphiql",
+        context_getter=graphql_context,
+    )
+
+
+# --- REST proxies ----------------------------------------------------------------------
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -45,97 +164,85 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _below(prefix: str, rest: str) -> str:
-    try:
-        return upstream_path(prefix, rest)
-    except UnsafePath as error:
-        raise ProblemError(404, detail="no such resource") from error
-
-
-async def _proxy(request: Request, name: str, path: str, *, idempotent: bool) -> Response:
+async def _proxy(
+    request: Request, to: Forward, name: str, path: str, *, idempotent: bool
+) -> Response:
     body = await _read_body(request, LIMITS.get(name, DEFAULT_LIMIT))
-    client = request.app.state.upstreams.services.get(name)
-    secret: str | None = request.app.state.settings.identity_secret
-    try:
-        forwarded: Forwarded = await forward(
-            name,
-            client,
-            request.method,
-            path,
-            body=body,
-            params=request.query_params.multi_items(),
-            headers=request.headers,
-            idempotent=idempotent,
-            caller=request.state.identity,
-            identity_secret=secret.encode() if secret else None,
-        )
-    except UpstreamNotConfigured as error:
-        raise ProblemError(503, detail=str(error), upstream=name) from error
-    except UpstreamFailed as error:
-        headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
-        raise ProblemError(
-            error.status, detail=str(error), upstream=name, headers=headers
-        ) from error
+    forwarded: Forwarded = await forward(
+        name,
+        to.services.get(name),
+        request.method,
+        path,
+        body=body,
+        params=request.query_params.multi_items(),
+        headers=request.headers,
+        idempotent=idempotent,
+        caller=to.caller,
+        identity_secret=to.identity_secret,
+    )
     return Response(forwarded.body, status_code=forwarded.status, headers=forwarded.headers)
 
 
 @router.post("/api/kv", tags=["kv"], summary="Read a key (dumbkv POST /kv)")
-async def kv_read(request: Request) -> Response:
-    return await _proxy(request, "dumbkv", "/kv", idempotent=True)
+async def kv_read(request: Request, to: Forward) -> Response:
+    return await _proxy(request, to, "dumbkv", "/kv", idempotent=True)
 
 
 @router.put("/api/kv", tags=["kv"], summary="Write a key (dumbkv PUT /kv)")
-async def kv_write(request: Request) -> Response:
-    return await _proxy(request, "dumbkv", "/kv", idempotent=False)
+async def kv_write(request: Request, to: Forward) -> Response:
+    return await _proxy(request, to, "dumbkv", "/kv", idempotent=False)
 
 
 @router.delete("/api/kv", tags=["kv"], summary="Delete a key (dumbkv DELETE /kv)")
-async def kv_delete(request: Request) -> Response:
-    return await _proxy(request, "dumbkv", "/kv", idempotent=True)
+async def kv_delete(request: Request, to: Forward) -> Response:
+    return await _proxy(request, to, "dumbkv", "/kv", idempotent=True)
 
 
 @router.post("/api/predict", tags=["predict"], summary="Batched prediction (predictor)")
-async def predict(request: Request) -> Response:
-    return await _proxy(request, "predictor", "/predict", idempotent=False)
+async def predict(request: Request, to: Forward) -> Response:
+    return await _proxy(request, to, "predictor", "/predict", idempotent=False)
 
 
 @router.get("/api/users", tags=["users"], summary="List users")
-async def users_list(request: Request) -> Response:
-    return await _proxy(request, "users", "/users", idempotent=True)
+async def users_list(request: Request, to: Forward) -> Response:
+    return await _proxy(request, to, "users", "/users", idempotent=True)
 
 
 @router.post("/api/users", tags=["users"], summary="Create a user (users POST /user)")
-async def users_create(request: Request) -> Response:
-    return await _proxy(request, "users", "/user", idempotent=False)
+async def users_create(request: Request, to: Forward) -> Response:
+    return await _proxy(request, to, "users", "/user", idempotent=False)
 
 
 @router.api_route(
     "/api/users/{rest:path}", methods=["GET", "PUT", "DELETE"], tags=["users"], summary="Users"
 )
-async def users_item(request: Request, rest: str) -> Response:
+async def users_item(request: Request, to: Forward, rest: str) -> Response:
     idempotent = request.method in ("GET", "DELETE")
-    return await _proxy(request, "users", _below("/users", rest), idempotent=idempotent)
+    return await _proxy(request, to, "users", upstream_path("/users", rest), idempotent=idempotent)
 
 
 @router.get("/api/llms", tags=["llms"], summary="List LLMs (catalog)")
-async def llms_list(request: Request) -> Response:
-    return await _proxy(request, "catalog", "/llms", idempotent=True)
+async def llms_list(request: Request, to: Forward) -> Response:
+    return await _proxy(request, to, "catalog", "/llms", idempotent=True)
 
 
 @router.get("/api/llms/{model_name}", tags=["llms"], summary="One LLM (catalog)")
-async def llms_item(request: Request, model_name: str) -> Response:
-    return await _proxy(request, "catalog", _below("/llms", model_name), idempotent=True)
+async def llms_item(request: Request, to: Forward, model_name: str) -> Response:
+    path = upstream_path("/llms", model_name)
+    return await _proxy(request, to, "catalog", path, idempotent=True)
+
+
+# --- the gateway's own -------------------------------------------------------------------
 
 
 @router.get("/slo", tags=["slo"], summary="Error budget left, from this replica's counters")
-async def slo(request: Request) -> dict[str, Any]:
-    return {"slos": observed_error_budgets(request.app.state.slos)}
+async def slo(slos: Slos) -> dict[str, Any]:
+    return {"slos": observed_error_budgets(slos)}
 
 
 @admin_router.get("/keys", summary="API keys: ids, owners, roles, revocation (no secrets)")
-async def admin_keys(request: Request) -> dict[str, Any]:
-    store: KeyStore = request.app.state.edge.keys
-    records = await anyio.to_thread.run_sync(store.list)
+async def admin_keys(edge: Edge) -> dict[str, Any]:
+    records = await anyio.to_thread.run_sync(edge.keys.list)
     return {
         "keys": [
             {

@@ -10,13 +10,14 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 import observability
-from gateway.api import LIMITS, admin_router, router
+from gateway.api import ERRORS, LIMITS, admin_router, graphql_router, router
 from gateway.auth.api_keys import KeyStore
-from gateway.auth.guard import EdgeGuard, guard
+from gateway.auth.guard import EdgeGuard
 from gateway.auth.oidc import JwksCache, JwtVerifier, OidcConfig
 from gateway.auth.ratelimit import Limit, RateLimiter
+from gateway.deps import admitted_caller
 from gateway.invoke import InvokeService, StaleCache
-from gateway.schema import GRAPHQL_PATH, QueryLimits, graphql_router
+from gateway.schema import GRAPHQL_PATH, QueryLimits
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import Settings
 from gateway.upstreams import Upstreams
@@ -75,10 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         upstreams = Upstreams.from_settings(settings)
         app.state.upstreams = upstreams
+        secret = settings.identity_secret
         app.state.invoke_service = InvokeService(
             upstreams.remote,
             max_input_chars=settings.invoke_max_input_chars,
             cache=StaleCache(settings.stale_cache_size),
+            identity_secret=secret.encode() if secret else None,
         )
         async with httpx.AsyncClient() as http:  # the OIDC issuer's JWKS
             app.state.edge = edge_guard(settings, http)
@@ -107,12 +110,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             per_path={GRAPHQL_PATH: settings.graphql_max_body_bytes},
             timeout_s=settings.body_timeout_s,
         ),
+        errors=ERRORS,
     )
     if settings.ready_requires_remote:
         app.state.readiness_checks.append(
             ReadinessCheck("remote-endpoint", lambda: remote_endpoint_available(app))
         )
-    guarded = [Depends(guard)]
+    guarded = [Depends(admitted_caller)]
     limits = QueryLimits(
         max_bytes=settings.graphql_max_query_bytes,
         max_depth=settings.graphql_max_depth,

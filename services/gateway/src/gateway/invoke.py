@@ -1,5 +1,9 @@
 """The `invoke` use case: call the flaky remote through the resilience lib, serve the
 last good answer when the circuit is open (stale-if-error), classify every failure.
+
+With the platform's identity secret, each attempt carries the admitted caller signed
+into `X-Platform-Identity` (`identity.client.SignedCaller`, as the REST proxies sign
+theirs): a remote started with the secret answers only calls the gateway signed.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from enum import StrEnum
 
 import httpx
 
+from identity import Identity
+from identity.client import SignedCaller
 from resilience import (
     BulkheadFullError,
     CircuitOpenError,
@@ -60,13 +66,19 @@ class StaleCache:
 
 class InvokeService:
     def __init__(
-        self, remote: ResilientClient | None, *, max_input_chars: int, cache: StaleCache
+        self,
+        remote: ResilientClient | None,
+        *,
+        max_input_chars: int,
+        cache: StaleCache,
+        identity_secret: bytes | None = None,
     ) -> None:
         self.remote = remote
         self.max_input_chars = max_input_chars
         self.cache = cache
+        self.identity_secret = identity_secret
 
-    async def invoke(self, value: str) -> InvokeResult:
+    async def invoke(self, value: str, *, caller: Identity) -> InvokeResult:
         if len(value) > self.max_input_chars:
             raise InvokeError(
                 ErrorCode.BAD_INPUT, f"input longer than {self.max_input_chars} characters"
@@ -79,8 +91,13 @@ class InvokeService:
         if self.remote is None:
             raise InvokeError(ErrorCode.UPSTREAM_UNAVAILABLE, "no remote configured")
         try:
-            # base64 of the input: safe to retry and to hedge.
-            response = await self.remote.post("/invoke", json={"input": value}, idempotent=True)
+            # base64 of the input: safe to retry and to hedge (each attempt signed anew).
+            response = await self.remote.post(
+                "/invoke",
+                json={"input": value},
+                idempotent=True,
+                auth=SignedCaller(self.identity_secret, caller) if self.identity_secret else None,
+            )
         except ResilienceError as error:
             stale = self.cache.get(value)
             if stale is not None:

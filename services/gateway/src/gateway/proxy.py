@@ -65,11 +65,32 @@ class UpstreamNotConfigured(Exception):
 
 
 class UpstreamFailed(Exception):
-    def __init__(self, name: str, status: int, reason: str, retry_after: int | None) -> None:
-        super().__init__(f"upstream {name}: {reason}")
+    """The upstream gave no answer: down or out of tries (its own 4xx/5xx pass through).
+
+    `retry_after` is how many seconds a client should wait before trying again, when
+    waiting is what helps.
+    """
+
+    reason = "unavailable"
+    retry_after: int | None = 1
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"upstream {name}: {self.reason}")
         self.name = name
-        self.status = status
-        self.retry_after = retry_after
+
+
+class UpstreamCircuitOpen(UpstreamFailed):
+    """Its breaker is open: failed fast, the upstream was not called."""
+
+    reason = "circuit open: failing fast"
+    retry_after = 5
+
+
+class UpstreamDeadlineExceeded(UpstreamFailed):
+    """The call's deadline ran out before an answer came."""
+
+    reason = "deadline exceeded"
+    retry_after = None
 
 
 @dataclass(frozen=True)
@@ -107,11 +128,11 @@ async def forward(
             auth=SignedCaller(identity_secret, caller) if identity_secret else None,
         )
     except CircuitOpenError as error:
-        raise UpstreamFailed(name, 503, "circuit open: failing fast", 5) from error
+        raise UpstreamCircuitOpen(name) from error
     except DeadlineExceededError as error:
-        raise UpstreamFailed(name, 504, "deadline exceeded", None) from error
+        raise UpstreamDeadlineExceeded(name) from error
     except ResilienceError as error:
-        raise UpstreamFailed(name, 503, "unavailable", 1) from error
+        raise UpstreamFailed(name) from error
     passed = {k: v for k, v in response.headers.items() if k.lower() in PASSED_HEADERS}
     if "location" in passed:
         passed["location"] = edge_location(passed["location"], response.request.url)

@@ -10,19 +10,20 @@ GraphQL error with code BAD_INPUT. The depth limit skips introspection fields, w
 strawberry bounds with graphql-core's MaxIntrospectionDepthRule (and the token limit).
 A request that is not a GraphQL request at all (not JSON, not an object, nested too
 deeply to parse) is a 400 problem+json, as every other route's bad request.
+
+The HTTP side (the router at GRAPHQL_PATH, its error shaping, the context each request
+gets) is declared in `gateway.api` and `gateway.deps`; here are the types, the
+resolvers and the limits.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import strawberry
-from cross_web import HTTPException as TransportError
 from graphql import GraphQLError
-from starlette.requests import Request
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -32,12 +33,21 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
-from strawberry.fastapi import GraphQLRouter
-from strawberry.http import GraphQLHTTPResponse, process_result
-from strawberry.types import ExecutionResult, Info
+from strawberry.types import Info
 
 from gateway.invoke import ErrorCode, InvokeError, InvokeService
-from observability import ProblemError
+from identity import Identity
+
+# The route's own path (not an include prefix): the route template that the metrics
+# record, and that the invoke-latency SLO and the edge policy select, is "/graphql".
+GRAPHQL_PATH = "/graphql"
+
+
+class Context(TypedDict):
+    """What each request hands the resolvers (built by `gateway.deps.graphql_context`)."""
+
+    invoke_service: InvokeService
+    caller: Identity  # the caller the edge guard admitted
 
 
 @strawberry.type(description="What the remote service answered.")
@@ -56,10 +66,10 @@ class Query:
         return "Hello World"
 
     @strawberry.field
-    async def invoke(self, input: str, info: Info) -> InvokeResult:
-        service: InvokeService = info.context["request"].app.state.invoke_service
+    async def invoke(self, input: str, info: Info[Context, None]) -> InvokeResult:
+        context = info.context
         try:
-            result = await service.invoke(input)
+            result = await context["invoke_service"].invoke(input, caller=context["caller"])
         except InvokeError as error:
             raise GraphQLError(str(error), extensions={"code": error.code.value}) from error
         return InvokeResult(
@@ -116,58 +126,3 @@ def build_schema(limits: QueryLimits) -> strawberry.Schema:
 
 
 schema = build_schema(QueryLimits())
-
-
-class GatewayGraphQLRouter(GraphQLRouter[Any, Any]):
-    """Adds `extensions.code` and `extensions.requestId` to every error; transport errors
-    (strawberry's text/plain 400s) become problem details."""
-
-    async def run(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return await super().run(*args, **kwargs)
-        except TransportError as error:
-            raise ProblemError(error.status_code, detail=error.reason) from error
-
-    def decode_json(self, data: str | bytes) -> object:
-        # strawberry turns only JSONDecodeError into a 400: invalid UTF-8 and nesting
-        # deeper than the parser's recursion limit would be 500s, and a body that is
-        # valid JSON but no object (`"x"`) would fail later on `.get`.
-        try:
-            decoded = json.loads(data)
-        except (ValueError, RecursionError) as error:  # JSONDecodeError, UnicodeDecodeError
-            raise TransportError(400, "not valid JSON (or nested too deeply)") from error
-        if not isinstance(decoded, dict):
-            raise TransportError(400, "a GraphQL request (and its variables) is a JSON object")
-        return decoded
-
-    async def process_result(
-        self, request: Request, result: ExecutionResult
-    ) -> GraphQLHTTPResponse:
-        response = process_result(result)
-        request_id = request.scope.get("state", {}).get("request_id")
-        formatted: list[dict[str, Any]] = list(response.get("errors") or [])  # type: ignore[arg-type]
-        for original, error in zip(result.errors or [], formatted, strict=False):
-            extensions: dict[str, Any] = dict(error.get("extensions") or {})
-            if "code" not in extensions:
-                if original.path is not None:  # a field failed without saying why: a bug
-                    extensions["code"] = "INTERNAL_ERROR"
-                    error["message"] = "internal error"  # never leak a bug's message
-                else:
-                    # No path: a request error, raised before any field ran (syntax,
-                    # validation, a variable of the wrong type): the request is wrong.
-                    extensions["code"] = ErrorCode.BAD_INPUT.value
-            extensions["requestId"] = request_id
-            error["extensions"] = extensions
-        if formatted:
-            response["errors"] = formatted  # type: ignore[typeddict-item]
-        return response
-
-
-GRAPHQL_PATH = "/graphql"
-
-
-def graphql_router(limits: QueryLimits | None = None) -> GatewayGraphQLRouter:
-    # The path is the route's own (not an include prefix): the route template that the
-    # metrics record, and that the invoke-latency SLO selects, is then "/graphql".
-    schema_ = build_schema(limits) if limits else schema
-    return GatewayGraphQLRouter(schema_, path=GRAPHQL_PATH, graphql_ide="graphiql")

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.auth.guard import RATELIMIT_STATE
-
+# Where in the request's scope state `gateway.deps` leaves the rate-limit headers.
+RATELIMIT_STATE = "ratelimit_headers"
 HSTS = "max-age=31536000; includeSubDomains"
 ALWAYS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from identity import SECRET_ENV
 from observability.edge import (
     DEFAULT_BODY_TIMEOUT_S,
     DEFAULT_HEAD_TIMEOUT_S,
@@ -53,7 +54,7 @@ class Settings(BaseSettings):
     admin_api: bool = Field(default=False, description="serve /_admin/* (admin identity only)")
     identity_secret: str | None = Field(
         default=None,
-        validation_alias="PLATFORM_IDENTITY_SECRET",
+        validation_alias=SECRET_ENV,
         description="HMAC secret shared with the services; signs X-Platform-Identity",
     )
 

@@ -4,5 +4,5 @@
 - `oidc`: `Authorization: Bearer <jwt>` from an OIDC issuer, checked against its JWKS;
 - `policy`: which routes need which caller, per `GATEWAY_AUTH_MODE`;
 - `ratelimit`: token buckets per identity and per client IP;
-- `guard`: the FastAPI dependency that applies all of the above to a request.
+- `guard`: applies all of the above to a request (`gateway.deps` runs it on each one).
 """

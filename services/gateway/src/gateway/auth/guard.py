@@ -1,14 +1,16 @@
 """The edge guard: authenticate, rate-limit and authorise every request to a guarded route.
 
-Installed as a FastAPI dependency on the REST, GraphQL and admin routers (probes,
-`/metrics` and the OpenAPI document stay open). Order matters:
+No FastAPI here: `gateway.deps` reads the request, hands the guard plain values, puts
+the rate-limit headers on the answer and raises the refusal, which `gateway.api`'s one
+exception map turns into a status. Order matters:
 1. credentials → `Identity` (anonymous when none are sent; a bad credential is remembered);
 2. rate limit, by identity when authenticated, by client IP otherwise — also before a
    bad credential is answered, so guessing keys costs the guesser its IP's bucket;
-3. 401 for a bad credential, then the route's policy (401 / 403);
+3. `Unauthenticated` for a bad credential, then the route's policy (`Unauthenticated` /
+   `Forbidden`);
 4. only then the caller's `X-Request-Deadline-Ms`: an anonymous caller's is raised to a
    floor (it must not make the gateway fail requests at will), and one that has passed
-   is answered 504 — after the caller has paid its rate-limit token.
+   is refused (`DeadlinePassed`) — after the caller has paid its rate-limit token.
 The caller's key id and owner are bound to the log context, so every log line of the
 request (the access line included) names them; the key itself is never logged.
 """
@@ -19,22 +21,49 @@ from dataclasses import dataclass
 
 import anyio.to_thread
 import structlog
-from fastapi import Request
 
 from gateway.auth.api_keys import ApiKeyRejected, KeyStore
 from gateway.auth.oidc import IssuerUnavailable, JwtVerifier, TokenRejected
 from gateway.auth.policy import AuthMode, Forbidden, Unauthenticated, authorize, required_access
 from gateway.auth.ratelimit import Decision, Limit, RateLimiter
 from identity import Identity
-from observability import ProblemError, deadlines
+from observability import deadlines
 
 ANONYMOUS = Identity("anonymous")
 REALM = 'realm="platform"'
-RATELIMIT_STATE = "ratelimit_headers"
 
 
 class BadCredentials(Exception):
     """An Authorization header was sent and does not authenticate anyone."""
+
+
+class RateLimited(Exception):
+    """The caller's bucket is empty: `decision` says when a token is back."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(f"rate limit exceeded: retry in {decision.retry_after_s} s")
+        self.decision = decision
+
+
+class DeadlinePassed(Exception):
+    """The caller's own deadline had passed by the time it was admitted."""
+
+    def __init__(self) -> None:
+        super().__init__("the request's deadline (X-Request-Deadline-Ms) had passed")
+
+
+# What stops a request at the edge; each is one entry of gateway.api's exception map.
+Refusal = IssuerUnavailable | RateLimited | Unauthenticated | Forbidden | DeadlinePassed
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The guard's verdict on one request: who is calling, the rate-limit decision (its
+    headers go on the answer whatever the outcome), and the refusal, if any."""
+
+    caller: Identity
+    rate_limit: Decision | None = None
+    refusal: Refusal | None = None
 
 
 @dataclass
@@ -73,50 +102,39 @@ class EdgeGuard:
                 raise BadCredentials(str(error)) from error
         raise BadCredentials("unsupported Authorization scheme (Api-Key or Bearer)")
 
-    async def admit(self, request: Request) -> Identity:
+    async def admit(
+        self, *, authorization: str | None, method: str, path: str, client_ip: str
+    ) -> Admission:
+        """The verdict on a request, in the order of the module docstring."""
         failure: BadCredentials | None = None
         try:
-            who = await self.authenticate(request.headers.get("authorization"))
+            who = await self.authenticate(authorization)
         except BadCredentials as error:
             who, failure = ANONYMOUS, error
         except IssuerUnavailable as error:
-            raise ProblemError(
-                503, detail="the identity provider is unavailable", headers={"Retry-After": "5"}
-            ) from error
+            return Admission(ANONYMOUS, refusal=error)
         _bind_caller(who)
 
-        decision = self._rate_limit(request, who)
-        if decision is not None:
-            request.scope.setdefault("state", {})[RATELIMIT_STATE] = decision.headers()
-            if not decision.allowed:
-                raise ProblemError(
-                    429,
-                    detail=f"rate limit exceeded: retry in {decision.retry_after_s} s",
-                    headers=decision.headers(),
-                )
+        decision = self._rate_limit(who, client_ip)
+        if decision is not None and not decision.allowed:
+            return Admission(who, decision, RateLimited(decision))
         try:
             if failure is not None:
                 raise Unauthenticated(str(failure))
-            authorize(required_access(self.mode, request.method, request.url.path), who)
+            authorize(required_access(self.mode, method, path), who)
         except Unauthenticated as error:
-            raise ProblemError(
-                401, detail=str(error), headers={"WWW-Authenticate": self.challenge}
-            ) from error
+            return Admission(who, decision, Unauthenticated(str(error), challenge=self.challenge))
         except Forbidden as error:
-            raise ProblemError(403, detail=str(error)) from error
+            return Admission(who, decision, error)
         if who.is_anonymous:
             deadlines.at_least(self.anonymous_min_deadline_s)
         if deadlines.expired():
-            raise ProblemError(
-                504, detail="the request's deadline (X-Request-Deadline-Ms) had passed"
-            )
-        request.state.identity = who
-        return who
+            return Admission(who, decision, DeadlinePassed())
+        return Admission(who, decision)
 
-    def _rate_limit(self, request: Request, who: Identity) -> Decision | None:
+    def _rate_limit(self, who: Identity, client_ip: str) -> Decision | None:
         if who.is_anonymous:
-            client = request.client.host if request.client else "unknown"
-            return self.limiter.take(f"ip:{client}", self.anonymous_limit)
+            return self.limiter.take(f"ip:{client_ip}", self.anonymous_limit)
         return self.limiter.take(f"{who.method}:{who.key_id or who.subject}", self.identified_limit)
 
 
@@ -129,9 +147,3 @@ def _bind_caller(who: Identity) -> None:
     if who.key_id:
         fields["key_id"] = who.key_id
     structlog.contextvars.bind_contextvars(**fields)
-
-
-async def guard(request: Request) -> Identity:
-    """FastAPI dependency: the admitted caller (also at `request.state.identity`)."""
-    edge: EdgeGuard = request.app.state.edge
-    return await edge.admit(request)

@@ -16,11 +16,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
+from gateway.schema import GRAPHQL_PATH
 from identity import Identity
 
 AuthMode = Literal["writes", "all", "off"]
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-GRAPHQL_PATH = "/graphql"
 API_PREFIX = "/api/"
 ADMIN_PREFIX = "/_admin/"
 
@@ -32,11 +32,18 @@ class Access(StrEnum):
 
 
 class Unauthenticated(Exception):
-    """The route needs a caller and none (or an invalid one) was presented: 401."""
+    """The route needs a caller and none (or an invalid one) was presented.
+
+    `challenge` names the schemes that would be accepted (the edge guard knows which).
+    """
+
+    def __init__(self, message: str, *, challenge: str = "") -> None:
+        super().__init__(message)
+        self.challenge = challenge
 
 
 class Forbidden(Exception):
-    """The caller is known but not allowed here: 403."""
+    """The caller is known but not allowed here."""
 
 
 def required_access(mode: AuthMode, method: str, path: str) -> Access:
