@@ -1,17 +1,22 @@
-"""Routes of the unreliable upstream: parse, ask the fault model, answer."""
+"""Routes of the unreliable upstream: parse, ask the fault model, answer; and `ERRORS`,
+the one map from its exceptions to answers (passed to `create_app` by `remote.app`)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import hmac
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from observability import ProblemError, problem_response
-from remote.faults import FaultModel, Outcome
+from observability import problem_response
+from observability.app import ErrorMapping
+from remote.deps import Faults, RemoteSettings, Serial
+from remote.faults import ChaosDisabled, ChaosTokenRejected, FaultModel, Outcome, check_chaos_token
+from remote.settings import Settings
+
+ERRORS: dict[type[Exception], ErrorMapping] = {ChaosDisabled: 404, ChaosTokenRejected: 401}
 
 router = APIRouter()
 
@@ -44,10 +49,6 @@ class Stats(BaseModel):
     outage_start_minute: float
 
 
-def _faults(request: Request) -> FaultModel:
-    return request.app.state.faults
-
-
 @router.get("/", response_class=PlainTextResponse)
 async def index() -> str:
     return (
@@ -62,28 +63,28 @@ async def index() -> str:
     response_model=InvokeResponse,
     responses={500: {"description": "injected failure"}, 503: {"description": "injected"}},
 )
-async def invoke(body: InvokeRequest, request: Request) -> Response:
-    faults = _faults(request)
+async def invoke(
+    body: InvokeRequest, faults: Faults, settings: RemoteSettings, serial: Serial
+) -> Response:
     faults.received += 1
-    serial: asyncio.Lock | None = request.app.state.serial
     if serial is None:
-        return await _answer(body, request, faults)
+        return await _answer(body, settings, faults)
     # The original slept with `time.sleep` on its one event loop: the replica served one
     # call at a time, in arrival order, and still served calls whose client had given
     # up. A FIFO lock held for the whole call reproduces exactly that for /invoke; uvicorn
     # does not cancel a handler whose client went away, so abandoned calls run too.
     async with serial:
-        return await _answer(body, request, faults)
+        return await _answer(body, settings, faults)
 
 
-async def _answer(body: InvokeRequest, request: Request, faults: FaultModel) -> Response:
+async def _answer(body: InvokeRequest, settings: Settings, faults: FaultModel) -> Response:
     decision = faults.decide(trigger_enabled=body.circuit_breaker_trigger_enabled)
     if decision.delay_s:
         await asyncio.sleep(decision.delay_s)
     if decision.outcome is Outcome.OK:
         output = base64.b64encode(body.input.encode()).decode()
         return JSONResponse({"latency_ms": decision.latency_ms, "output": output})
-    if request.app.state.settings.faithful_errors:
+    if settings.faithful_errors:
         # The original answered every failure (its 503 path crashed) as a plain 500.
         return PlainTextResponse("Internal Server Error", status_code=500)
     if decision.outcome is Outcome.UNAVAILABLE:
@@ -94,12 +95,11 @@ async def _answer(body: InvokeRequest, request: Request, faults: FaultModel) -> 
 
 
 @router.get("/_stats", response_model=Stats)
-async def stats(request: Request) -> Stats:
-    faults = _faults(request)
+async def stats(faults: Faults, serial: Serial) -> Stats:
     return Stats(
         invocations=faults.invocations,
         received=faults.received,
-        serialized=request.app.state.serial is not None,
+        serialized=serial is not None,
         in_scheduled_outage=faults.in_scheduled_outage(),
         outage_start_minute=faults.outage_start_minute,
     )
@@ -108,15 +108,11 @@ async def stats(request: Request) -> Stats:
 @router.post("/_chaos", responses={401: {}, 404: {}})
 async def chaos(
     body: ChaosRequest,
-    request: Request,
+    faults: Faults,
+    settings: RemoteSettings,
     x_chaos_token: str | None = Header(default=None),
 ) -> dict[str, object]:
-    token = request.app.state.settings.chaos_token
-    if not token:
-        raise ProblemError(404, detail="chaos endpoint disabled (REMOTE_CHAOS_TOKEN unset)")
-    if x_chaos_token is None or not hmac.compare_digest(x_chaos_token, token):
-        raise ProblemError(401, detail="missing or wrong X-Chaos-Token")
-    faults = _faults(request)
+    check_chaos_token(settings.chaos_token, x_chaos_token)
     if body.outage_s is not None:
         faults.force_outage(body.outage_s)
     faults.force_latency(body.latency_ms, body.duration_s)

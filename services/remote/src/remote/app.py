@@ -10,12 +10,16 @@ from fastapi import FastAPI
 
 import observability
 from observability import SLO
-from remote.api import router
+from remote.api import ERRORS, router
 from remote.faults import FaultModel
 from remote.settings import Settings
 
 # remote fails on purpose; its SLO is about being reachable, not successful.
 SLOS = [SLO("reachable", objective=0.9, window="7d")]
+# Open without the gateway's identity: the text page (as the docs are), the counters
+# tests, the launcher and benchmarks read from outside, and the chaos control, which
+# has its own token and is called by tests, never by the gateway.
+OPEN_PATHS = ("/", "/_stats", "/_chaos")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,6 +30,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         slos=SLOS,
         description="A deliberately unreliable upstream for dev, tests and benchmarks.",
+        identity_secrets=settings.identity_secrets,
+        open_paths=OPEN_PATHS,
+        errors=ERRORS,
     )
     rng = random.Random(settings.seed)  # noqa: S311 - fault injection, not cryptography
     app.state.faults = FaultModel(settings, rng=rng, clock=time.monotonic)

@@ -7,12 +7,30 @@ every duration (0.01 turns a 300 s stall into 3 s and the hourly cycle into 36 s
 
 from __future__ import annotations
 
+import hmac
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from remote.settings import Settings
+
+
+class ChaosDisabled(Exception):
+    """Chaos control is off: no token is configured (REMOTE_CHAOS_TOKEN unset)."""
+
+
+class ChaosTokenRejected(Exception):
+    """The chaos token was missing or wrong."""
+
+
+def check_chaos_token(configured: str | None, presented: str | None) -> None:
+    """Returns when `presented` is the configured chaos token (compared in constant
+    time); raises ChaosDisabled or ChaosTokenRejected."""
+    if not configured:
+        raise ChaosDisabled("chaos endpoint disabled (REMOTE_CHAOS_TOKEN unset)")
+    if presented is None or not hmac.compare_digest(presented, configured):
+        raise ChaosTokenRejected("missing or wrong X-Chaos-Token")
 
 
 class Outcome(StrEnum):

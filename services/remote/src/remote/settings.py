@@ -6,15 +6,21 @@ every hour at a random minute chosen at start. Like the original (`time.sleep` i
 `async def`, one uvicorn worker) a replica serves one `/invoke` at a time, and its 503
 path crashes into a `text/plain` 500. `serialized=False` and `faithful_errors=False`
 give a kinder, concurrent model for tests that need one.
+
+With `PLATFORM_IDENTITY_SECRET` (the platform's, as `make run` sets it) every call
+outside the open paths needs the gateway's signed identity; without it (the benches,
+a replica run alone) anyone may call, as the original.
 """
 
 from __future__ import annotations
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from observability import IdentitySettings
 
 
-class Settings(BaseSettings):
+class Settings(IdentitySettings):
     model_config = SettingsConfigDict(env_prefix="REMOTE_")
 
     host: str = "127.0.0.1"
