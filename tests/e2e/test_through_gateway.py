@@ -113,11 +113,16 @@ def test_every_service_refuses_unsigned_calls_and_probes_stay_open(platform: Pla
     direct = {
         "predictor": httpx.post(f"{platform.url('predictor')}/predict", json=predict),
         "catalog": httpx.get(f"{platform.url('catalog')}/llms"),
+        "remote": httpx.post(f"{platform.url('remote')}/invoke", json={"input": "x"}),
     }
     pause = httpx.post(f"{platform.url('backend')}/control/pause")
     health = httpx.get(f"{platform.url('dumbkv')}/health")
 
-    assert {name: r.status_code for name, r in direct.items()} == {"predictor": 401, "catalog": 401}
+    assert {name: r.status_code for name, r in direct.items()} == {
+        "predictor": 401,
+        "catalog": 401,
+        "remote": 401,
+    }
     assert pause.status_code == 404, "the backend's control routes are off in make run"
     assert (health.status_code, health.json()) == (200, {"status": "healthy"})
 
