@@ -10,6 +10,8 @@ a route runs only for an admitted caller, whom it can ask for as `Caller`.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import anyio.to_thread
@@ -183,34 +185,56 @@ async def _proxy(
     return Response(forwarded.body, status_code=forwarded.status, headers=forwarded.headers)
 
 
-@router.post("/api/kv", tags=["kv"], summary="Read a key (dumbkv POST /kv)")
-async def kv_read(request: Request, to: Forward) -> Response:
-    return await _proxy(request, to, "dumbkv", "/kv", idempotent=True)
+@dataclass(frozen=True)
+class PassThrough:
+    """A route forwarded as it is to one path of one service."""
+
+    method: str
+    path: str
+    service: str
+    upstream_path: str
+    idempotent: bool
+    tag: str
+    summary: str
+    name: str
 
 
-@router.put("/api/kv", tags=["kv"], summary="Write a key (dumbkv PUT /kv)")
-async def kv_write(request: Request, to: Forward) -> Response:
-    return await _proxy(request, to, "dumbkv", "/kv", idempotent=False)
+PASS_THROUGH = (
+    PassThrough("POST", "/api/kv", "dumbkv", "/kv", True, "kv",
+                "Read a key (dumbkv POST /kv)", "kv_read"),
+    PassThrough("PUT", "/api/kv", "dumbkv", "/kv", False, "kv",
+                "Write a key (dumbkv PUT /kv)", "kv_write"),
+    PassThrough("DELETE", "/api/kv", "dumbkv", "/kv", True, "kv",
+                "Delete a key (dumbkv DELETE /kv)", "kv_delete"),
+    PassThrough("POST", "/api/predict", "predictor", "/predict", False, "predict",
+                "Batched prediction (predictor)", "predict"),
+    PassThrough("GET", "/api/users", "users", "/users", True, "users",
+                "List users", "users_list"),
+    PassThrough("POST", "/api/users", "users", "/user", False, "users",
+                "Create a user (users POST /user)", "users_create"),
+    PassThrough("GET", "/api/llms", "catalog", "/llms", True, "llms",
+                "List LLMs (catalog)", "llms_list"),
+)  # fmt: skip
 
 
-@router.delete("/api/kv", tags=["kv"], summary="Delete a key (dumbkv DELETE /kv)")
-async def kv_delete(request: Request, to: Forward) -> Response:
-    return await _proxy(request, to, "dumbkv", "/kv", idempotent=True)
+def _pass_through(route: PassThrough) -> Callable[[Request, Forward], Awaitable[Response]]:
+    async def forward(request: Request, to: Forward) -> Response:
+        return await _proxy(
+            request, to, route.service, route.upstream_path, idempotent=route.idempotent
+        )
+
+    return forward
 
 
-@router.post("/api/predict", tags=["predict"], summary="Batched prediction (predictor)")
-async def predict(request: Request, to: Forward) -> Response:
-    return await _proxy(request, to, "predictor", "/predict", idempotent=False)
-
-
-@router.get("/api/users", tags=["users"], summary="List users")
-async def users_list(request: Request, to: Forward) -> Response:
-    return await _proxy(request, to, "users", "/users", idempotent=True)
-
-
-@router.post("/api/users", tags=["users"], summary="Create a user (users POST /user)")
-async def users_create(request: Request, to: Forward) -> Response:
-    return await _proxy(request, to, "users", "/user", idempotent=False)
+for _route in PASS_THROUGH:
+    router.add_api_route(
+        _route.path,
+        _pass_through(_route),
+        methods=[_route.method],
+        tags=[_route.tag],
+        summary=_route.summary,
+        name=_route.name,
+    )
 
 
 @router.api_route(
@@ -219,11 +243,6 @@ async def users_create(request: Request, to: Forward) -> Response:
 async def users_item(request: Request, to: Forward, rest: str) -> Response:
     idempotent = request.method in ("GET", "DELETE")
     return await _proxy(request, to, "users", upstream_path("/users", rest), idempotent=idempotent)
-
-
-@router.get("/api/llms", tags=["llms"], summary="List LLMs (catalog)")
-async def llms_list(request: Request, to: Forward) -> Response:
-    return await _proxy(request, to, "catalog", "/llms", idempotent=True)
 
 
 @router.get("/api/llms/{model_name}", tags=["llms"], summary="One LLM (catalog)")

@@ -30,6 +30,16 @@ class TokenRejected(Exception):
     """The token is malformed, badly signed, expired, or not meant for us."""
 
 
+# What the caller is told for each way a token fails (the first match wins).
+_REJECTIONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "token expired"),
+    (jwt.ImmatureSignatureError, "token not valid yet"),
+    (jwt.InvalidAudienceError, "token not issued for this audience"),
+    (jwt.InvalidIssuerError, "token from another issuer"),
+    (jwt.InvalidSignatureError, "token signature does not verify"),
+)
+
+
 class IssuerUnavailable(Exception):
     """The issuer's JWKS could not be fetched and no cached copy can decide."""
 
@@ -149,18 +159,11 @@ class JwtVerifier:
                 leeway=self.config.leeway_s,
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
-        except jwt.ExpiredSignatureError as error:
-            raise TokenRejected("token expired") from error
-        except jwt.ImmatureSignatureError as error:
-            raise TokenRejected("token not valid yet") from error
-        except jwt.InvalidAudienceError as error:
-            raise TokenRejected("token not issued for this audience") from error
-        except jwt.InvalidIssuerError as error:
-            raise TokenRejected("token from another issuer") from error
-        except jwt.InvalidSignatureError as error:
-            raise TokenRejected("token signature does not verify") from error
         except jwt.PyJWTError as error:
-            raise TokenRejected("invalid token") from error
+            reason = next(
+                (r for kind, r in _REJECTIONS if isinstance(error, kind)), "invalid token"
+            )
+            raise TokenRejected(reason) from error
         roles = claims.get("roles", [])
         if not isinstance(roles, list):
             roles = []
