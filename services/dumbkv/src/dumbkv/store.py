@@ -19,9 +19,8 @@ from typing import Any, Protocol
 
 import asyncpg
 import sqlalchemy as sa
+from alembic import command
 from alembic.config import Config
-from alembic.runtime.environment import EnvironmentContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -150,6 +149,27 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
+def unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot answer now (`_UNAVAILABLE`), looking
+    through SQLAlchemy's wrapping (`DBAPIError.orig`, whose cause is asyncpg's error)."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, _UNAVAILABLE):
+            return True
+        if isinstance(current, sa_exc.DBAPIError):
+            if current.connection_invalidated:
+                return True
+            orig = current.orig
+            pending.append(orig if isinstance(orig, BaseException) else None)
+        pending.append(current.__cause__)
+    return False
+
+
 class Store:
     """Rows by id on Postgres: asyncpg directly, a pool of `pool_size` connections.
 
@@ -193,6 +213,10 @@ class Store:
                 await conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})"))
                 await conn.run_sync(_upgrade_to_head)
         except (sa_exc.DBAPIError, *_UNAVAILABLE) as error:
+            # As on the request path: only a database that cannot answer is worth a
+            # retry; a migration that does not fit the schema is a bug, raised as is.
+            if not unavailable(error):
+                raise
             raise StoreUnavailable(str(error)) from error
         finally:
             await engine.dispose()
@@ -275,14 +299,8 @@ def migrate_sqlite(path: Path) -> None:
 
 
 def _upgrade_to_head(connection: sa.Connection) -> None:
+    """Alembic's `upgrade head`, on `connection` and in its transaction (migrations/env.py)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    script = ScriptDirectory.from_config(config)
-
-    def upgrade(revision: Any, _context: Any) -> Any:
-        return script._upgrade_revs("head", revision)
-
-    with EnvironmentContext(config, script, fn=upgrade, destination_rev="head") as environment:
-        environment.configure(connection=connection, target_metadata=metadata)
-        with environment.begin_transaction():
-            environment.run_migrations()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
