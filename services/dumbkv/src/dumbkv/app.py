@@ -11,6 +11,7 @@ import observability
 from dumbkv.api import BODY_LIMIT, ERRORS, pages, router
 from dumbkv.kv import KeyValueService
 from dumbkv.pepper import load_pepper
+from dumbkv.purge import purging
 from dumbkv.settings import Settings
 from dumbkv.store import Store
 from observability import SLO, ReadinessCheck, availability, latency
@@ -41,7 +42,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.kv = KeyValueService(
                 store, pepper=pepper, max_value_bytes=settings.max_value_bytes
             )
-            yield
+            async with purging(
+                store, interval_s=settings.purge_interval_s, batch_size=settings.purge_batch_size
+            ):
+                yield
         finally:
             await store.close()
 

@@ -34,6 +34,10 @@ class Settings(IdentitySettings):
     )
     max_value_bytes: int = Field(default=1024 * 1024, gt=0)
     pool_size: int = Field(default=20, gt=0)
+    purge_interval_s: float = Field(
+        default=60.0, ge=0, description="seconds between purges of expired rows; 0: never"
+    )
+    purge_batch_size: int = Field(default=500, gt=0, description="expired rows per DELETE")
     tenant_databases: dict[str, list[int]] = Field(
         default_factory=dict,
         description="JSON: identity subject -> database numbers it uses in the shared "

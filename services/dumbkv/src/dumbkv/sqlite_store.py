@@ -40,6 +40,7 @@ from dumbkv.store import (
     SQL_DELETE,
     SQL_GET,
     SQL_INSERT,
+    SQL_PURGE_SQLITE,
     SQL_PUT,
     Conflict,
     Row,
@@ -294,6 +295,15 @@ class SqliteStore:
             connection.execute(SQL_DELETE, (row_id,))
 
         await self.writer.submit(write)
+
+    async def purge_expired(self, *, limit: int) -> int:
+        """Delete up to `limit` expired rows, as one write of a group commit (bounded, so
+        the writes batched with it wait for at most `limit` index-found deletes)."""
+
+        def write(connection: sqlite3.Connection) -> int:
+            return connection.execute(SQL_PURGE_SQLITE, (time.time(), limit)).rowcount
+
+        return await self._write(write)
 
     async def _write(self, write: Write) -> int:
         version = await self.writer.submit(write)

@@ -77,6 +77,7 @@ class KVStore(Protocol):
         self, row_id: str, value: bytes, *, expected_version: int, ttl_s: float | None
     ) -> int: ...
     async def delete(self, row_id: str) -> None: ...
+    async def purge_expired(self, *, limit: int) -> int: ...
 
 
 # One statement per operation, written once: `?` placeholders as SQLite takes them,
@@ -97,6 +98,16 @@ SQL_CAS = (
     "WHERE id = ? AND version = ? AND (expires_at IS NULL OR expires_at > ?) RETURNING version"
 )
 SQL_DELETE = "DELETE FROM kv WHERE id = ?"
+# At most `limit` expired rows (found by ix_kv_expires_at). Parameters: now, limit.
+# Postgres: SKIP LOCKED, so replicas purging at once take disjoint rows and a row a
+# write holds (re-inserting an expired key) is left to it, neither ever waiting.
+SQL_PURGE_POSTGRES = (
+    "WITH gone AS (DELETE FROM kv WHERE ctid IN (SELECT ctid FROM kv WHERE expires_at <= ? "
+    "LIMIT ? FOR UPDATE SKIP LOCKED) RETURNING 1) SELECT count(*) FROM gone"
+)
+SQL_PURGE_SQLITE = (
+    "DELETE FROM kv WHERE rowid IN (SELECT rowid FROM kv WHERE expires_at <= ? LIMIT ?)"
+)
 
 
 @functools.cache  # a handful of statements: numbered once each, not on every call
@@ -252,6 +263,10 @@ class Store:
 
     async def delete(self, row_id: str) -> None:
         await self._fetchrow(SQL_DELETE, row_id)
+
+    async def purge_expired(self, *, limit: int) -> int:
+        """Delete up to `limit` expired rows; how many went (dumbkv.purge runs it)."""
+        return int((await self._fetchrow(SQL_PURGE_POSTGRES, time.time(), limit))[0])
 
     async def _fetchrow(self, sql: str, *parameters: Any) -> Any:
         try:
