@@ -3,7 +3,7 @@
 Object first, then the row that points at it; when the row write fails the new object
 is deleted. A row therefore never points at a missing object, and an orphan object can
 only survive a crash between the two writes or a failed cleanup (logged as
-`avatar_cleanup_failed`; a bucket lifecycle sweep can remove them).
+`avatar_cleanup_failed`; `python -m users.sweep` deletes them).
 """
 
 from __future__ import annotations

@@ -41,3 +41,7 @@ class Settings(IdentitySettings):
     max_avatar_bytes: int = Field(default=5 * MIB, gt=0)
     presign_ttl_s: int = Field(default=300, gt=0, le=3600)
     aws_timeout_s: float = Field(default=2.0, gt=0, description="per AWS call attempt")
+    sweep_grace_s: float = Field(
+        default=3600.0, gt=0, description="orphan avatars younger than this are kept (users.sweep)"
+    )
+    sweep_max_deletes: int = Field(default=1000, gt=0, description="orphans deleted per sweep")
