@@ -23,6 +23,7 @@ from typing import Any
 
 from infra.services import (
     POSTGRES_TLS_ENV,
+    CronJob,
     DatabaseRole,
     ServiceSpec,
     Value,
@@ -631,6 +632,72 @@ def database_role_policy(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
+def cron_job(spec: ServiceSpec, job: CronJob, p: Platform) -> Obj:
+    """`job` of `spec`: its container (image pinned like the Deployment's, same env and
+    hardening) without ports or probes, as the service's ServiceAccount. One run at a
+    time (Forbid), none caught up after an outage beyond its deadline."""
+    name = f"{spec.name}-{job.name}"
+    container = _container(spec, p)
+    container.update(name=job.name, command=list(job.command))
+    for key in ("ports", "startupProbe", "livenessProbe", "readinessProbe", "lifecycle"):
+        container.pop(key)
+    pod = deployment(spec, p)["spec"]["template"]["spec"]
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": _meta(name, p.namespace),
+        "spec": {
+            "schedule": job.schedule,
+            "timeZone": "Etc/UTC",
+            "concurrencyPolicy": "Forbid",
+            "startingDeadlineSeconds": job.deadline_s,
+            "successfulJobsHistoryLimit": 3,
+            "failedJobsHistoryLimit": 3,
+            "jobTemplate": {
+                "spec": {
+                    "backoffLimit": 2,
+                    "activeDeadlineSeconds": job.deadline_s,
+                    "template": {
+                        "metadata": {"labels": labels(name)},
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "serviceAccountName": spec.name,
+                            "automountServiceAccountToken": False,
+                            "securityContext": pod["securityContext"],
+                            "containers": [container],
+                            "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
+                        },
+                    },
+                }
+            },
+        },
+    }
+
+
+def cron_job_policy(spec: ServiceSpec, job: CronJob, p: Platform) -> Obj:
+    """A run's pods take no traffic; they reach HTTPS (AWS APIs) when the job says so."""
+    name = f"{spec.name}-{job.name}"
+    egress: list[Obj] = []
+    if job.egress_https:
+        egress.append(
+            {
+                "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                "ports": [{"protocol": "TCP", "port": 443}],
+            }
+        )
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(name, p.namespace),
+        "spec": {
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": name}},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [],
+            "egress": egress,
+        },
+    }
+
+
 def service_objects(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> list[Obj]:
     """Everything one service needs, in apply order."""
     objs = [service_account(spec, p)]
@@ -646,6 +713,8 @@ def service_objects(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> li
             database_role_policy(spec, p),
         ]
     objs += [deployment(spec, p), service(spec, p), network_policy(spec, p, ports)]
+    for job in spec.cron_jobs:
+        objs += [cron_job(spec, job, p), cron_job_policy(spec, job, p)]
     if spec.autoscale:
         objs.append(hpa(spec, p))
     if spec.replicas >= 2:

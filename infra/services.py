@@ -76,6 +76,18 @@ class DatabaseRole:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CronJob:
+    """A periodic batch run of the service's own image, as the service's ServiceAccount
+    (its IRSA role) and with its env: the object is named `<service>-<name>`."""
+
+    name: str
+    schedule: str  # cron syntax, UTC
+    command: tuple[str, ...]
+    egress_https: bool = True  # AWS APIs (through NAT / endpoints)
+    deadline_s: int = 600  # a run still going after this is killed (the next one goes on)
+
+
+@dataclass(frozen=True, kw_only=True)
 class ServiceSpec:
     """One Deployment and everything around it (Service, HPA, PDB, policies, monitoring)."""
 
@@ -100,6 +112,7 @@ class ServiceSpec:
     volume: Volume | None = None
     external_secret: ExternalSecret | None = None
     role_arn: Value | None = None  # IRSA role; None = no AWS permissions
+    cron_jobs: tuple[CronJob, ...] = ()
     database_role: DatabaseRole | None = None
     termination_grace_s: int = 30
     pre_stop_sleep_s: int = 5
@@ -220,6 +233,12 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
             secret_env=IDENTITY_SECRET_ENV,
             egress_https=True,
             role_arn=endpoints.role_arns["users"],
+            # Orphan avatars (docs/runbooks/users-orphan-avatars.md): hourly, bounded runs.
+            cron_jobs=(
+                CronJob(
+                    name="sweep", schedule="17 * * * *", command=("python", "-m", "users.sweep")
+                ),
+            ),
         ),
     ]
     if cfg.mock_model_backend:

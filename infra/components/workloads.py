@@ -28,6 +28,7 @@ KINDS: dict[str, Any] = {
     "PersistentVolumeClaim": k8s.core.v1.PersistentVolumeClaim,
     "Deployment": k8s.apps.v1.Deployment,
     "Job": k8s.batch.v1.Job,
+    "CronJob": k8s.batch.v1.CronJob,
     "HorizontalPodAutoscaler": k8s.autoscaling.v2.HorizontalPodAutoscaler,
     "PodDisruptionBudget": k8s.policy.v1.PodDisruptionBudget,
     "NetworkPolicy": k8s.networking.v1.NetworkPolicy,

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from observability import get_logger
+from observability.logs import configure_logging
 from users.aws import Aws, open_aws
 from users.repository import UserNotFound, UserRepository
 from users.settings import Settings
@@ -127,4 +128,6 @@ async def main(settings: Settings) -> SweepReport:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(Settings()))
+    settings = Settings()
+    configure_logging("users-sweep", level=settings.log_level)  # JSON lines, as the API's
+    asyncio.run(main(settings))
