@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build every service image (classic builder: no buildx needed) and, with --smoke, run
-# each one read-only and check it answers /livez as a non-root user; prints build time
-# and size per image (budget: 250 MB each).
+# Build every service image from the one services/Dockerfile (a stage per service; classic
+# builder: no buildx needed) and, with --smoke, run each one read-only and check it answers
+# /livez as a non-root user on the port its image exposes; prints build time and size per
+# image (budget: 250 MB each).
 #   scripts/images.sh            build all
 #   scripts/images.sh --smoke    build all, then smoke-run them
 set -euo pipefail
@@ -11,7 +12,6 @@ BUDGET_MB=250
 base="$(bash scripts/base-image.sh)"
 revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 
-declare -A port=([gateway]=8000 [remote]=8001 [dumbkv]=8002 [predictor]=8003 [users]=8004 [catalog]=8005)
 status=0
 for svc in "${SERVICES[@]}"; do
   package="$(basename "$(dirname "$(ls -d services/$svc/src/*/__init__.py | head -1)")")"
@@ -20,8 +20,8 @@ for svc in "${SERVICES[@]}"; do
     continue
   fi
   start=$SECONDS
-  if ! docker build --quiet -f "services/$svc/Dockerfile" --build-arg "BASE_IMAGE=$base" \
-      --build-arg "REVISION=$revision" -t "platform/$svc:dev" . >/tmp/image-build-$svc.log 2>&1; then
+  if ! docker build --quiet -f services/Dockerfile --target "$svc" --build-arg "SERVICE=$svc" \
+      --build-arg "BASE_IMAGE=$base" --build-arg "REVISION=$revision" -t "platform/$svc:dev" . >/tmp/image-build-$svc.log 2>&1; then
     echo "images: $svc build FAILED:"; tail -20 "/tmp/image-build-$svc.log"; status=1; continue
   fi
   size=$(( $(docker image inspect -f '{{.Size}}' "platform/$svc:dev") / 1000000 ))
@@ -58,7 +58,10 @@ smoke() {
 
 for svc in "${SERVICES[@]}"; do
   docker image inspect "platform/$svc:dev" >/dev/null 2>&1 || continue
-  smoke "$svc" "platform/$svc:dev" "${port[$svc]}"
+  # The port the image EXPOSEs (services/Dockerfile says it once), e.g. {"8002/tcp":{}}.
+  port="$(docker image inspect -f '{{range $p, $_ := .Config.ExposedPorts}}{{$p}} {{end}}' \
+    "platform/$svc:dev" | cut -d/ -f1)"
+  smoke "$svc" "platform/$svc:dev" "$port"
 done
 # The mock model backend ships in the predictor image (infra runs it with this command).
 if docker image inspect platform/predictor:dev >/dev/null 2>&1; then
