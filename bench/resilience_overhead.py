@@ -25,7 +25,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from resilience import Policy, ResilienceError, ResilientClient
-from tests.libs.resilience.conftest import FLAKY_APP
+from tests.fixtures.resilience import FLAKY_APP
 from tools.procs import ServerProcess, free_port, uvicorn_command
 
 

@@ -5,20 +5,21 @@
   `make test`) a missing Docker engine is a failure, never a skip.
 - `moto_endpoint`: moto's server mode as a real local AWS endpoint (DynamoDB, S3).
 
-Service-specific fixtures live in tests/<area>/conftest.py.
+Service-specific fixtures live in tests/<area>/conftest.py; the helpers and types they
+share with tests live in tests/fixtures/.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.moto import MotoEndpoint
+from tests.fixtures.postgres import PostgresInstance
 from tools import localaws
-from tools.procs import ServerProcess
 
 
 def _load_test_infra_env() -> None:
@@ -38,22 +39,6 @@ _load_test_infra_env()
 
 def _docker_required() -> bool:
     return os.environ.get("REQUIRE_DOCKER", "") == "1"
-
-
-@dataclass(frozen=True)
-class PostgresInstance:
-    """A running Postgres container reached on 127.0.0.1 through a published port."""
-
-    container: object
-    host: str
-    port: int
-    user: str
-    password: str
-    database: str
-
-    def url(self, driver: str | None = "asyncpg") -> str:
-        scheme = f"postgresql+{driver}" if driver else "postgresql"
-        return f"{scheme}://{self.user}:{self.password}@{self.host}:{self.port}/{self.database}"
 
 
 @pytest.fixture(scope="session")
@@ -91,24 +76,6 @@ def postgres() -> Iterator[PostgresInstance]:
 def postgres_url(postgres: PostgresInstance) -> str:
     """SQLAlchemy async URL (asyncpg driver) of the session's real Postgres."""
     return postgres.url("asyncpg")
-
-
-@dataclass(frozen=True)
-class MotoEndpoint:
-    """moto's server mode on loopback: a real HTTP endpoint speaking the AWS APIs."""
-
-    url: str
-    process: ServerProcess
-    region: str = localaws.REGION
-
-    def env(self) -> dict[str, str]:
-        """Environment that points boto3/aioboto3 at this endpoint with dummy credentials."""
-        return localaws.client_env(self.url)
-
-
-def start_moto(port: int | None = None) -> ServerProcess:
-    """Start `moto_server` on loopback and wait until it answers (kept for area fixtures)."""
-    return localaws.start_moto(port)
 
 
 @pytest.fixture(scope="session")

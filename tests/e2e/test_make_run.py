@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.e2e.conftest import platform_env
+from tests.fixtures.e2e import platform_env
 from tools.procs import ServerProcess
 
 

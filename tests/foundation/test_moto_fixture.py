@@ -6,7 +6,7 @@ import uuid
 
 import boto3
 
-from tests.conftest import MotoEndpoint
+from tests.fixtures.moto import MotoEndpoint
 
 
 def test_moto_server_stores_an_item_and_an_object(moto_endpoint: MotoEndpoint) -> None:

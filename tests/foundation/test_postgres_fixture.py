@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from tests.conftest import PostgresInstance
+from tests.fixtures.postgres import PostgresInstance
 
 
 async def test_real_postgres_round_trips_a_row(postgres: PostgresInstance) -> None:

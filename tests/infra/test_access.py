@@ -48,7 +48,7 @@ def test_the_ci_roles_get_cluster_access_from_the_committed_stack_files(
 
 
 def test_a_cluster_created_by_someone_else_gives_the_deploy_role_its_own_entry() -> None:
-    from tests.infra.conftest import build_stack
+    from tests.fixtures.stacks import build_stack
 
     cluster = {**_stack_file_cluster("dev"), "createdByDeployRole": False}
     run = build_stack("dev", cluster=cluster)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.conftest import registry_run
+from tests.fixtures.stacks import registry_run
 from tests.infra.mocking import ProgramRun
 
 
@@ -340,7 +340,7 @@ def test_the_log_groups_aws_services_write_to_exist_with_the_configured_retentio
 @pytest.mark.parametrize(("version", "family"), [("16", "postgres16"), ("17.2", "postgres17")])
 def test_the_parameter_group_family_follows_the_engine_version(version: str, family: str) -> None:
     from infra.render_manifests import stack_config
-    from tests.infra.conftest import build_stack
+    from tests.fixtures.stacks import build_stack
 
     database = {**stack_config("dev").database.__dict__}
     raw = {
@@ -381,7 +381,7 @@ def test_the_kubernetes_version_is_set_in_one_place() -> None:
 def test_the_catalog_deploys_the_built_zip(stack_run: ProgramRun) -> None:
     import pulumi
 
-    from tests.infra.conftest import CATALOG_ZIP
+    from tests.fixtures.stacks import CATALOG_ZIP
 
     code = stack_run.one("aws:lambda/function:Function").inputs["code"]
     assert isinstance(code, pulumi.FileArchive)

@@ -122,7 +122,7 @@ def _config_fields() -> set[tuple[str, str]]:
 def _cluster_created_by_someone_else() -> dict[str, Any]:
     import yaml
 
-    from tests.infra.conftest import ROOT
+    from tests.fixtures.stacks import ROOT
 
     raw = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
     return {"cluster": {**raw["platform:cluster"], "createdByDeployRole": False}}
@@ -139,7 +139,7 @@ VARIANTS: list[tuple[str, dict[str, Any]]] = [
 def test_every_config_field_is_read_by_the_program() -> None:
     from infra import config
     from infra.program import build
-    from tests.infra.conftest import stack_config as engine_config
+    from tests.fixtures.stacks import stack_config as engine_config
     from tests.infra.mocking import run_program
 
     fields = _config_fields()

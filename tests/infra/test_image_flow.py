@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from infra.config import ConfigError, from_mapping, require_image_tag
-from tests.infra.conftest import registry_run
+from tests.fixtures.stacks import registry_run
 from tests.infra.mocking import ProgramRun, digest_of
 
 ROOT = Path(__file__).resolve().parents[2]

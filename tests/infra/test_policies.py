@@ -19,7 +19,7 @@ from pulumi_policy import (
 )
 
 from infra.policy.policies import POLICIES, TAGGABLE_TYPES
-from tests.infra.conftest import registry_run
+from tests.fixtures.stacks import registry_run
 from tests.infra.mocking import ProgramRun, Registered
 
 

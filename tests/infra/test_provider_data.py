@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.loaders import Loader
 
-from tests.infra.conftest import registry_run
+from tests.fixtures.stacks import registry_run
 from tests.infra.mocking import ProgramRun
 
 # Pulumi type -> (input path, "service Operation member.path" of the API); "*" is every

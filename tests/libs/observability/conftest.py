@@ -6,18 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tools.procs import ServerProcess, free_port, uvicorn_command
-
-SAMPLE_APP = "tests.libs.observability.sample_app:make_app"
-
-
-def start_sample(env: dict[str, str] | None = None) -> tuple[ServerProcess, str]:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    process = ServerProcess(
-        "sample", uvicorn_command(SAMPLE_APP, port), env=env or {}, ready_url=f"{base}/livez"
-    )
-    return process.start().wait_ready(), base
+from tests.fixtures.observability import start_sample
+from tools.procs import ServerProcess
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import signal
 import anyio
 import httpx
 
-from tests.libs.observability.conftest import start_sample
+from tests.fixtures.observability import start_sample
 
 
 async def test_in_flight_request_completes_after_sigterm() -> None:

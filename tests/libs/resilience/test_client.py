@@ -29,7 +29,7 @@ from resilience import (
     UpstreamUnavailableError,
 )
 from resilience.deadlines import deadline_scope
-from tests.libs.resilience.conftest import Flaky
+from tests.fixtures.resilience import Flaky
 from tests.libs.resilience.test_properties import FakeClock
 
 FAST_BACKOFF = FullJitter(base=0.001, cap=0.01)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.services.catalog.conftest import (
+from tests.fixtures.catalog import (
     RecordingMoto,
     create_seeded_table,
     event_v2,

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Any
 
-from tests.services.catalog.conftest import create_seeded_table
+from tests.fixtures.catalog import create_seeded_table
 
 PROBE = """
 import json, sys

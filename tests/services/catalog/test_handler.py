@@ -9,7 +9,7 @@ from typing import cast
 import pytest
 
 from catalog.handler import Catalog
-from tests.services.catalog.conftest import event_v1, event_v2
+from tests.fixtures.catalog import event_v1, event_v2
 
 EXPECTED_ORDER = ["Claude 3 Opus", "GPT-4", "Gemini 1.5 Pro", "Llama 3 70B"]
 

@@ -14,7 +14,7 @@ import pytest
 
 from identity import Identity
 from identity.client import SignedCaller
-from tests.services.catalog.conftest import create_seeded_table
+from tests.fixtures.catalog import create_seeded_table
 from tests.support import run_schemathesis
 from tools.procs import LOOPBACK, ServerProcess, free_port
 

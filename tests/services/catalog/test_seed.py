@@ -9,7 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.services.catalog.conftest import dynamodb
+from tests.fixtures.catalog import dynamodb
 
 
 def run_seed(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

@@ -14,7 +14,7 @@ from botocore.credentials import Credentials
 from catalog.dynamodb import LiteClient, sigv4_headers
 from catalog.settings import ClientKind, Settings
 from catalog.table import CatalogTable, decode_item
-from tests.services.catalog.conftest import create_seeded_table, dynamodb, make_catalog
+from tests.fixtures.catalog import create_seeded_table, dynamodb, make_catalog
 
 PADDING = "x" * 20_000  # ~20 KB per item: 120 items is ~2.4 MB, three Scan pages
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from tests.services.dumbkv.conftest import KV
+from tests.fixtures.dumbkv import KV
 from tests.support import run_schemathesis
 
 

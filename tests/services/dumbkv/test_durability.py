@@ -19,8 +19,8 @@ from dumbkv import crypto
 from dumbkv.kv import KeyValueService
 from dumbkv.store import Store
 from resilience import REQUEST_FAULT, REQUEST_FAULT_HEADER
-from tests.services.dumbkv.conftest import KV, start_dumbkv
-from tests.services.dumbkv.conftest import PEPPER as SERVICE_PEPPER
+from tests.fixtures.dumbkv import KV, start_dumbkv
+from tests.fixtures.dumbkv import PEPPER as SERVICE_PEPPER
 from tests.services.dumbkv.writer import PEPPER, run_writer, value_for
 from tools.procs import ProcessFailed
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.services.dumbkv.conftest import start_dumbkv
+from tests.fixtures.dumbkv import start_dumbkv
 
 SECRET = "dumbkv-identity-test-secret-0123456789"  # pragma: allowlist secret
 

@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.services.dumbkv.conftest import start_dumbkv
+from tests.fixtures.dumbkv import start_dumbkv
 from tools.procs import free_port
 
 pytestmark = pytest.mark.docker

@@ -8,8 +8,8 @@ import uuid
 import asyncpg
 import pytest
 
-from tests.conftest import PostgresInstance
-from tests.services.dumbkv.conftest import KV, fresh_database, start_dumbkv
+from tests.fixtures.dumbkv import KV, fresh_database, start_dumbkv
+from tests.fixtures.postgres import PostgresInstance
 
 pytestmark = pytest.mark.docker
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from identity import IDENTITY_HEADER, Identity, sign
-from tests.services.dumbkv.conftest import start_dumbkv
+from tests.fixtures.dumbkv import start_dumbkv
 from tools.procs import ServerProcess
 
 SECRET = "dumbkv-test-identity-secret-0123456789"

@@ -9,7 +9,7 @@ import time
 import httpx
 import jwt
 
-from tests.services.gateway.conftest import (
+from tests.fixtures.gateway import (
     AUDIENCE,
     SecuredPlatform,
     SigningKey,

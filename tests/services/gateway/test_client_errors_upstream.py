@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.services.gateway.conftest import Service, start_gateway
+from tests.fixtures.gateway import Service, start_gateway
 from tools.procs import start_module
 
 # Above the gateway's service breaker minimum (10 calls in its window).

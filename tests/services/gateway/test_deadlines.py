@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.services.gateway.conftest import Service, api_key, issue_key, start_gateway
+from tests.fixtures.gateway import Service, api_key, issue_key, start_gateway
 
 BURST = 3
 RATE = 0.01  # one token per 100 s: nothing refills while the test runs

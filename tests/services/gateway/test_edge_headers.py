@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.services.gateway.conftest import SecuredPlatform
+from tests.fixtures.gateway import SecuredPlatform
 
 
 @pytest.mark.parametrize("path", ["/livez", "/graphql?query={hello}", "/api/kv", "/nowhere"])

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.services.gateway.conftest import Service, start_gateway
+from tests.fixtures.gateway import Service, start_gateway
 
 # Short enough that a test waits for them, bounded by the socket timeout below.
 HEAD_TIMEOUT_S = 1.0

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from gateway.schema import schema
-from tests.services.gateway.conftest import Service, api_key, issue_key
+from tests.fixtures.gateway import Service, api_key, issue_key
 
 SNAPSHOT = Path(__file__).with_name("schema.graphql")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.services.gateway.conftest import Service, invocations
+from tests.fixtures.gateway import Service, invocations
 
 INVOKE = "query($v: String!) { invoke(input: $v) { output } }"
 # Deeper than CPython's recursion limit lets `json.loads` parse.

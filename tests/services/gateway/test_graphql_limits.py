@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.services.gateway.conftest import Service, invocations
+from tests.fixtures.gateway import Service, invocations
 
 INVOKE = 'invoke(input: "x") { output }'
 

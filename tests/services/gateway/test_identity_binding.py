@@ -15,9 +15,8 @@ import httpx
 import pytest
 
 from identity import IDENTITY_HEADER
-from tests.conftest import MotoEndpoint
-from tests.services.dumbkv.conftest import start_dumbkv
-from tests.services.gateway.conftest import (
+from tests.fixtures.dumbkv import start_dumbkv
+from tests.fixtures.gateway import (
     IDENTITY_SECRET,
     Received,
     RecordingUpstream,
@@ -26,7 +25,8 @@ from tests.services.gateway.conftest import (
     issue_key,
     start_gateway,
 )
-from tests.services.users.conftest import UsersService, start_users
+from tests.fixtures.moto import MotoEndpoint
+from tests.fixtures.users import UsersService, start_users
 from tools.procs import ServerProcess
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from identity import IDENTITY_HEADER, Identity, sign, verify
-from tests.services.gateway.conftest import (
+from tests.fixtures.gateway import (
     IDENTITY_SECRET,
     SecuredPlatform,
     api_key,

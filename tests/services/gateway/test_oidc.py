@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from gateway.auth.oidc import IssuerUnavailable, JwksCache, TokenRejected
-from tests.services.gateway.conftest import SigningKey
+from tests.fixtures.gateway import SigningKey
 
 KEY_A, KEY_B, KEY_C = SigningKey.rsa(), SigningKey.ec(), SigningKey.rsa()
 

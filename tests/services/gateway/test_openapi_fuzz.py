@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.services.gateway.conftest import SecuredPlatform, Service
+from tests.fixtures.gateway import SecuredPlatform, Service
 from tests.support import run_schemathesis
 
 

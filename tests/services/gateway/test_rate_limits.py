@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.auth.ratelimit import Limit, RateLimiter
-from tests.services.gateway.conftest import Service, api_key, issue_key, start_gateway
+from tests.fixtures.gateway import Service, api_key, issue_key, start_gateway
 
 
 class FakeClock:

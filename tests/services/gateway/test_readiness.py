@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.services.gateway.conftest import CALM, Service, chaos, start_gateway, start_remote
+from tests.fixtures.gateway import CALM, Service, chaos, start_gateway, start_remote
 
 MAX_CALLS = 100  # the breaker opens after 20 calls at 50 % failures; bounded anyway
 INVOKE = "query($v: String!) { invoke(input: $v) { output } }"

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import MotoEndpoint
-from tests.services.gateway.conftest import Service, start_gateway
-from tests.services.users.conftest import UsersService, start_users
+from tests.fixtures.gateway import Service, start_gateway
+from tests.fixtures.moto import MotoEndpoint
+from tests.fixtures.users import UsersService, start_users
 
 
 @pytest.fixture(scope="module")

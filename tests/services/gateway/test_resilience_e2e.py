@@ -8,7 +8,7 @@ import time
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.services.gateway.conftest import (
+from tests.fixtures.gateway import (
     CALM,
     Service,
     chaos,

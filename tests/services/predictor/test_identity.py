@@ -10,7 +10,7 @@ import pytest
 
 from identity import Identity
 from identity.client import SignedCaller
-from tests.services.predictor.conftest import (
+from tests.fixtures.predictor import (
     FAST_BACKEND,
     Platform,
     agent,

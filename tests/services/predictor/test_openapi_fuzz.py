@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.services.predictor.conftest import FAST_BACKEND, Platform, start_backend
+from tests.fixtures.predictor import FAST_BACKEND, Platform, start_backend
 from tests.support import run_schemathesis
 
 

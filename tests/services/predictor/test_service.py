@@ -10,7 +10,7 @@ import math
 import httpx
 import pytest
 
-from tests.services.predictor.conftest import Platform, agent
+from tests.fixtures.predictor import Platform, agent
 from tests.support import wait_until
 
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from identity import IDENTITY_HEADER, Identity, sign
-from tests.conftest import MotoEndpoint
-from tests.services.users.conftest import PNG, UsersService, start_users
+from tests.fixtures.moto import MotoEndpoint
+from tests.fixtures.users import PNG, UsersService, start_users
 
 SECRET = "users-test-identity-secret-0123456789"
 ALICE = Identity("alice", "api-key")

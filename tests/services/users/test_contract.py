@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 
-from tests.services.users.conftest import JPEG, PNG, UsersService
+from tests.fixtures.users import JPEG, PNG, UsersService
 
 
 def _email() -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.services.users.conftest import PNG, UsersService, start_users
+from tests.fixtures.users import PNG, UsersService, start_users
 from tests.support import run_schemathesis
 from tools import localaws
 from tools.procs import free_port
