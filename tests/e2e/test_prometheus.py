@@ -16,7 +16,7 @@ import pytest
 
 from observability.dashboards import render_dashboard
 from observability.slo import RECORDING_WINDOWS, recording_rule_name
-from tests.support import wait_until
+from tests.fixtures.polling import wait_until
 from tools.launcher import REMOTE_REPLICAS, Platform
 from tools.slo_rules import service_slos
 

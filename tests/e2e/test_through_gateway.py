@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 
-from tests.support import run_schemathesis
+from tests.fixtures.fuzz import run_schemathesis
 from tools.launcher import REMOTE_REPLICAS, Platform
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")

@@ -86,33 +86,49 @@ def test_budget_never_grants_more_than_ratio_of_requests_plus_floor_in_any_windo
 def test_breaker_invariants_hold_for_any_sequence(
     script: list[tuple[str, float]], probes: int
 ) -> None:
+    """An open breaker admits nothing for `open_for`; half-open, it admits at most
+    `half_open_probes` calls beyond the outcomes recorded since it half-opened, and
+    admits one whenever fewer are out (observed through try_acquire, allows and the
+    transitions it reports)."""
     clock = FakeClock()
     config = Breaker(
         window=10, failure_rate=0.5, min_calls=4, open_for=1.0, half_open_probes=probes
     )
-    breaker = CircuitBreaker(config, clock=clock, slow_after=5.0)
+    opened_at = 0.0
+    probes_out = 0  # half-open permits granted and not yet answered by a recorded outcome
+
+    def on_transition(old: BreakerState, new: BreakerState) -> None:
+        nonlocal opened_at, probes_out
+        if new is BreakerState.OPEN:
+            opened_at = clock.now
+        if new is BreakerState.HALF_OPEN:
+            probes_out = 0
+
+    breaker = CircuitBreaker(config, clock=clock, slow_after=5.0, on_transition=on_transition)
     in_flight = 0
 
     for action, value in script:
         if action == "wait":
             clock.now += value
         elif action == "acquire":
-            state_before = breaker.state
             opened_recently = (
-                state_before is BreakerState.OPEN
-                and clock.now - breaker._opened_at < config.open_for
+                breaker.state is BreakerState.OPEN and clock.now - opened_at < config.open_for
             )
             granted = breaker.try_acquire()
             if opened_recently:
                 assert not granted, "an open breaker let a call through"
             if granted:
                 in_flight += 1
-            if breaker.state is BreakerState.HALF_OPEN:
-                assert breaker._probes_in_flight <= probes
+                if breaker.state is BreakerState.HALF_OPEN:
+                    probes_out += 1
         elif in_flight > 0:
             in_flight -= 1
+            if breaker.state is BreakerState.HALF_OPEN:
+                probes_out = max(probes_out - 1, 0)
             breaker.record(success=action == "succeed", duration=0.01)
-        assert breaker._probes_in_flight <= probes
+        if breaker.state is BreakerState.HALF_OPEN:
+            assert probes_out <= probes, "a half-open breaker let too many probes through"
+            assert breaker.allows() == (probes_out < probes)
 
 
 def test_breaker_opens_on_failure_rate_then_recovers_through_half_open() -> None:

@@ -15,7 +15,7 @@ import pytest
 from identity import Identity
 from identity.client import SignedCaller
 from tests.fixtures.catalog import create_seeded_table
-from tests.support import run_schemathesis
+from tests.fixtures.fuzz import run_schemathesis
 from tools.procs import LOOPBACK, ServerProcess, free_port
 
 IDENTITY_SECRET = "catalog-test-identity-secret-0123456789"  # pragma: allowlist secret

@@ -3,15 +3,14 @@ tells the truth meanwhile, and no acknowledged write is lost."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
 import uuid
 
 import httpx
 import pytest
 
 from tests.fixtures.dumbkv import start_dumbkv
+from tests.fixtures.polling import wait_until
 from tools.procs import free_port
 
 pytestmark = pytest.mark.docker
@@ -24,19 +23,6 @@ def _postgres_container(port: int):
     container = PostgresContainer(image, username="kv", password="kv-test", dbname="kv")
     # A fixed host port, so the service's URL stays valid across a container restart.
     return container.with_bind_ports(5432, port)
-
-
-async def _wait_for(url: str, status: int, *, within: float) -> None:
-    deadline = time.monotonic() + within
-    async with httpx.AsyncClient(timeout=5) as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(url)).status_code == status:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.2)  # polling the service's own health report, bounded
-    raise AssertionError(f"{url} never answered {status} within {within}s")
 
 
 async def test_service_recovers_from_a_postgres_outage_without_losing_acknowledged_writes(
@@ -73,7 +59,14 @@ async def test_service_recovers_from_a_postgres_outage_without_losing_acknowledg
             kv_during = await client.post("/kv", json={"key": "anything"})
 
             container.get_wrapped_container().start()
-            await _wait_for(f"{url}/health", 200, within=60)
+
+            async def healthy() -> bool:
+                try:
+                    return (await client.get("/health")).status_code == 200
+                except httpx.HTTPError:
+                    return False
+
+            await wait_until(healthy, within=60, interval=0.2)
             for _ in range(20):
                 assert await write("after") == 200
 

@@ -17,7 +17,7 @@ import pytest
 
 from dumbkv.sqlite_store import SqliteStore
 from dumbkv.store import Conflict, Store
-from tests.support import wait_until
+from tests.fixtures.polling import wait_until
 
 
 @pytest.fixture

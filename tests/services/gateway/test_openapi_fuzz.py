@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.fixtures.fuzz import run_schemathesis
 from tests.fixtures.gateway import SecuredPlatform, Service
-from tests.support import run_schemathesis
 
 
 def test_gateway_openapi_fuzzing_finds_no_server_error(

@@ -66,13 +66,18 @@ def test_a_zero_rate_disables_the_limit() -> None:
     assert RateLimiter().take("alice", Limit(rate=0, burst=1)) is None
 
 
-def test_bucket_table_is_bounded() -> None:
+def test_a_full_bucket_table_forgets_the_least_recently_seen_caller() -> None:
     limiter, limit = RateLimiter(max_buckets=2, clock=FakeClock()), Limit(rate=1, burst=1)
-
     for caller in ("a", "b", "c"):
-        limiter.take(caller, limit)
+        limiter.take(caller, limit)  # each spends its only token; "a" is forgotten
 
-    assert len(limiter._buckets) == 2
+    forgotten = limiter.take("a", limit)  # a fresh, full bucket (and "b" is forgotten)
+    remembered = limiter.take("c", limit)
+
+    assert forgotten is not None
+    assert forgotten.allowed
+    assert remembered is not None
+    assert not remembered.allowed
 
 
 @given(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.fixtures.fuzz import run_schemathesis
 from tests.fixtures.predictor import FAST_BACKEND, Platform, start_backend
-from tests.support import run_schemathesis
 
 
 def test_predictor_openapi_fuzzing_finds_no_server_error(fast_platform: Platform) -> None:

@@ -10,8 +10,8 @@ import math
 import httpx
 import pytest
 
+from tests.fixtures.polling import wait_until
 from tests.fixtures.predictor import Platform, agent
-from tests.support import wait_until
 
 
 async def post(platform: Platform, agents: dict, **headers: str) -> httpx.Response:

@@ -15,7 +15,8 @@ from contextlib import contextmanager
 import httpx
 import pytest
 
-from tests.support import run_schemathesis, wait_until
+from tests.fixtures.fuzz import run_schemathesis
+from tests.fixtures.polling import wait_until
 from tools.procs import start_module
 
 TOKEN = "remote-test-token"

@@ -9,8 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.fixtures.fuzz import run_schemathesis
+from tests.fixtures.polling import wait_until_sync
 from tests.fixtures.users import PNG, UsersService, start_users
-from tests.support import run_schemathesis
 from tools import localaws
 from tools.procs import free_port
 
@@ -121,24 +122,18 @@ def test_local_aws_outage_is_503_and_not_ready_then_recovers(
         moto.start().wait_ready()  # same port; moto starts empty
         users.recreate_resources()
 
-        recovered = _eventually_ok(f"{users.url}/users")
+        # The breaker may stay open for its `open_for` after the outage: wait for it to close.
+        wait_until_sync(
+            lambda: httpx.get(f"{users.url}/users", timeout=30).status_code == 200,
+            within=30,
+            interval=0.2,
+        )
+        recovered = httpx.get(f"{users.url}/users", timeout=30)
         assert recovered.status_code == 200
         assert recovered.json() == []
         assert httpx.get(f"{users.url}/readyz").status_code == 200
     finally:
         users.process.stop()
-
-
-def _eventually_ok(url: str) -> httpx.Response:
-    """The breaker may be open for its `open_for` after the outage: poll until it closes."""
-    import time
-
-    deadline = time.monotonic() + 30
-    while True:
-        response = httpx.get(url, timeout=30)
-        if response.status_code == 200 or time.monotonic() > deadline:
-            return response
-        time.sleep(0.2)
 
 
 def test_schemathesis_finds_no_server_error(users: UsersService) -> None:
