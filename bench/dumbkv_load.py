@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import _load_test_infra_env  # noqa: E402
+from tests.fixtures.infra_env import load_test_infra_env  # noqa: E402
 from tools.procs import ServerProcess, listening_socket  # noqa: E402
 
 SEEDED_KEYS = 200
@@ -207,7 +207,7 @@ def main() -> None:
         )
         print(json.dumps(figures))
         return
-    _load_test_infra_env()
+    load_test_infra_env()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
         lines = compare(

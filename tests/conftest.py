@@ -13,28 +13,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.fixtures.infra_env import load_test_infra_env
 from tests.fixtures.moto import MotoEndpoint
 from tests.fixtures.postgres import PostgresInstance
 from tools import localaws
 
-
-def _load_test_infra_env() -> None:
-    """Defaults written by scripts/test-infra.sh, so a bare `pytest` works like `make test`
-    (variables already set in the environment win)."""
-    env_file = Path(__file__).resolve().parent.parent / ".cache" / "test-infra.env"
-    if not env_file.exists():
-        return
-    for line in env_file.read_text().splitlines():
-        name, sep, value = line.partition("=")
-        if sep and name.strip():
-            os.environ.setdefault(name.strip(), value.strip())
-
-
-_load_test_infra_env()
+load_test_infra_env()
 
 
 def _docker_required() -> bool:

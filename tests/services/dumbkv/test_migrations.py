@@ -13,8 +13,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import exc as sa_exc
 
 from dumbkv.store import MIGRATIONS, Store, StoreUnavailable
-from tests.conftest import PostgresInstance
-from tests.services.dumbkv.conftest import fresh_database
+from tests.fixtures.dumbkv import fresh_database
+from tests.fixtures.postgres import PostgresInstance
 from tools.procs import free_port
 
 HEAD = ScriptDirectory(str(MIGRATIONS)).get_current_head()

@@ -13,9 +13,9 @@ import pytest
 
 from dumbkv.purge import purge_expired_rows, purging
 from dumbkv.store import KVStore, Store, StoreUnavailable
-from tests.conftest import PostgresInstance
-from tests.services.dumbkv.conftest import fresh_database
-from tests.support import wait_until
+from tests.fixtures.dumbkv import fresh_database
+from tests.fixtures.polling import wait_until
+from tests.fixtures.postgres import PostgresInstance
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.docker)])

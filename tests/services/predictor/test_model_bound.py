@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 
 from predictor.backend_client import BackendClient
 from predictor.batcher import BatchKey, KeyedBatcher, KeyLimits
-from tests.support import wait_until
+from tests.fixtures.polling import wait_until
 
 MAX_KEYS = 4
 WAVES = 5  # 20 distinct models over time, 5x the bound

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.services.users.conftest import PNG
+from tests.fixtures.users import PNG
 from users.aws import Aws, open_aws
 from users.repository import UserRecord, UserRepository
 from users.resources import create_resources
