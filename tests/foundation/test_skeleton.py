@@ -106,3 +106,13 @@ def test_every_service_readme_has_the_same_sections(readme: Path) -> None:
     headings = [line for line in readme.read_text().splitlines() if line.startswith("## ")]
 
     assert [h for h in headings if h in README_SECTIONS] == README_SECTIONS
+
+
+@pytest.mark.parametrize(
+    "service", sorted(p.parent.name for p in ROOT.glob("services/*/pyproject.toml"))
+)
+def test_every_service_image_is_a_stage_of_the_one_dockerfile(service: str) -> None:
+    dockerfile = (ROOT / "services" / "Dockerfile").read_text()
+
+    assert not (ROOT / "services" / service / "Dockerfile").exists()
+    assert f"FROM runtime AS {service}\n" in dockerfile
