@@ -8,7 +8,7 @@ from gateway.auth.api_keys import KeyStore
 from gateway.auth.guard import Admission, DeadlinePassed, EdgeGuard, RateLimited
 from gateway.auth.policy import Unauthenticated
 from gateway.auth.ratelimit import Limit, RateLimiter
-from observability import deadlines
+from resilience import deadlines
 
 
 def _guard(tmp_path: Path, *, burst: int = 2) -> EdgeGuard:

@@ -26,8 +26,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from observability import deadlines
 from predictor.metrics import BatcherMetrics, batcher_metrics
+from resilience import deadlines
 
 log = logging.getLogger("predictor.batcher")
 

@@ -11,8 +11,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from observability import deadlines
 from predictor.batcher import AgentFailure, BatchKey, KeyedBatcher
+from resilience import deadlines
 
 
 @dataclass(frozen=True)

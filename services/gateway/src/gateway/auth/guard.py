@@ -27,7 +27,7 @@ from gateway.auth.oidc import IssuerUnavailable, JwtVerifier, TokenRejected
 from gateway.auth.policy import AuthMode, Forbidden, Unauthenticated, authorize, required_access
 from gateway.auth.ratelimit import Decision, Limit, RateLimiter
 from identity import Identity
-from observability import deadlines
+from resilience import deadlines
 
 ANONYMOUS = Identity("anonymous")
 REALM = 'realm="platform"'
