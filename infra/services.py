@@ -2,9 +2,9 @@
 
 The env var names are the ones each service's `settings.py` reads (GATEWAY_*, DUMBKV_* and
 the original's DATABASE_TYPE / DATABASE_LOCATION, USERS_*, REMOTE_*, PREDICTOR_*,
-BACKEND_*), the ports are the contract of `tools/launcher.py`. SLOs mirror the ones each
-service declares next to its app (tests/infra checks they agree), so infra needs only the
-observability lib, not the services.
+BACKEND_*), the ports are the contract of `tools/launcher.py`. Each service's SLOs are
+imported from its own `<service>.slos` module, the one definition its app serves too;
+those modules import only `observability.slo`, so infra never loads a service's web stack.
 
 Values may be plain strings (rendered YAML) or Pulumi outputs (the program): both are
 accepted wherever the type says `Value`.
@@ -16,8 +16,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import dumbkv.slos
+import gateway.slos
+import predictor.slos
+import remote.slos
+import users.slos
 from infra.config import StackConfig
-from observability.slo import SLO, availability, latency, upstream_calls
+from observability.slo import SLO
 
 Value = Any  # str, or a pulumi Output[str] when built by the program
 
@@ -132,22 +137,6 @@ class Endpoints:
     role_arns: Mapping[str, Value]
 
 
-GATEWAY_SLOS = (
-    SLO("availability", objective=0.999, sli=availability()),
-    SLO("invoke-latency", objective=0.99, sli=latency(2.5, route="/graphql")),
-    SLO("invoke-availability", objective=0.99, sli=upstream_calls("remote")),
-)
-DUMBKV_SLOS = (
-    SLO("availability", objective=0.999, sli=availability()),
-    SLO("latency", objective=0.99, sli=latency(0.25)),
-)
-USERS_SLOS = (
-    SLO("availability", objective=0.999, sli=availability()),
-    SLO("latency", objective=0.99, sli=latency(0.5, route="/users/{user_id}")),
-)
-REMOTE_SLOS = (SLO("reachable", objective=0.9, window="7d"),)
-PREDICTOR_SLOS = (SLO("availability", objective=0.99, sli=availability()),)
-
 SQLITE_DIR = "/data/dumbkvstore"
 # The gateway's API key store (`python -m gateway.keys`), shipped as the Secret
 # `gateway-api-keys` (key `keys.db`); see docs/security.md "Issuing keys in the cluster".
@@ -202,7 +191,7 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
             resources=Resources(
                 cpu_request="250m", memory_request="256Mi", cpu_limit="1", memory_limit="512Mi"
             ),
-            slos=GATEWAY_SLOS,
+            slos=gateway.slos.SLOS,
             secret_env=IDENTITY_SECRET_ENV,
             secret_files=GATEWAY_KEYS,
             public_host=cfg.gateway_host,
@@ -229,7 +218,7 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
             },
             replicas=scale,
             max_replicas=10 if prod else 3,
-            slos=USERS_SLOS,
+            slos=users.slos.SLOS,
             secret_env=IDENTITY_SECRET_ENV,
             egress_https=True,
             role_arn=endpoints.role_arns["users"],
@@ -252,7 +241,7 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
                 env={"REMOTE_HOST": "0.0.0.0", "REMOTE_PORT": "8001"},  # noqa: S104
                 replicas=1,
                 max_replicas=2,
-                slos=REMOTE_SLOS,
+                slos=remote.slos.SLOS,
                 # The original stalls 5% of requests for 300 s: do not wait for them on shutdown.
                 termination_grace_s=10,
             )
@@ -277,7 +266,7 @@ def _predictor(cfg: StackConfig) -> ServiceSpec:
         },
         replicas=2 if cfg.is_prod else 1,
         max_replicas=10 if cfg.is_prod else 3,
-        slos=PREDICTOR_SLOS,
+        slos=predictor.slos.SLOS,
         secret_env=IDENTITY_SECRET_ENV,
         calls=(MODEL_BACKEND,) if mock else (),
         egress_https=not mock,  # real model servers are reached over HTTPS
@@ -309,7 +298,7 @@ def _dumbkv(cfg: StackConfig, endpoints: Endpoints) -> ServiceSpec:
         "name": "dumbkv",
         "port": 8002,
         "image": "dumbkv",
-        "slos": DUMBKV_SLOS,
+        "slos": dumbkv.slos.SLOS,
         "public_host": kv.host,
         "callers": ("gateway", "ingress"),
         "role_arn": endpoints.role_arns["dumbkv"],

@@ -3,8 +3,9 @@
     python -m tools.slo_rules write DIR   # <service>.rules.yml + <service>.test.yml
     python -m tools.slo_rules check       # promtool check rules + promtool test rules
 
-The rules are the ones infra ships as PrometheusRule objects (`render_prometheus_rule`);
-the tests come from `observability.slo_tests`, built from the same SLO definitions.
+The SLOs are each service's `<service>.slos.SLOS`, the one definition that its app
+serves, that infra renders into PrometheusRule objects (`render_prometheus_rule`) and
+that the tests here come from (`observability.slo_tests`).
 `check` prints how many rule files and alert cases passed; it exits non-zero on any
 failure, and when promtool is missing (`scripts/test-infra.sh` installs Debian's
 `prometheus`, which ships it).
@@ -21,6 +22,11 @@ from pathlib import Path
 
 import yaml
 
+import dumbkv.slos
+import gateway.slos
+import predictor.slos
+import remote.slos
+import users.slos
 from observability.slo import SLO, render_prometheus_rule
 from observability.slo_tests import (
     count_alert_cases,
@@ -30,20 +36,16 @@ from observability.slo_tests import (
 )
 
 
-def service_slos() -> dict[str, list[SLO]]:
-    """Each service's own SLO list (the one its app serves on /slo)."""
-    from dumbkv.app import SLOS as DUMBKV
-    from gateway.app import SLOS as GATEWAY
-    from predictor.app import SLOS as PREDICTOR
-    from remote.app import SLOS as REMOTE
-    from users.app import SLOS as USERS
-
+def service_slos() -> dict[str, tuple[SLO, ...]]:
+    """Each service's SLOs, from its own `<service>.slos` module: the same tuple its app
+    serves on /slo and infra renders into its PrometheusRule. Not the catalog's: a Lambda
+    nobody scrapes, measured by CloudWatch (`catalog/slos.py`)."""
     return {
-        "gateway": GATEWAY,
-        "dumbkv": DUMBKV,
-        "predictor": PREDICTOR,
-        "users": USERS,
-        "remote": REMOTE,
+        "gateway": gateway.slos.SLOS,
+        "dumbkv": dumbkv.slos.SLOS,
+        "predictor": predictor.slos.SLOS,
+        "users": users.slos.SLOS,
+        "remote": remote.slos.SLOS,
     }
 
 

@@ -3,7 +3,6 @@ workloads hardened, dumbkv's two modes, network policies, SLO rules and dashboar
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,10 @@ from infra.components.network import subnet_cidrs
 from infra.components.workloads import CRD_RELEASES
 from infra.render_manifests import objects as rendered_objects
 from infra.render_manifests import render, stack_config
-from infra.services import DUMBKV_SLOS, GATEWAY_SLOS, REMOTE_SLOS, SQLITE_DIR, USERS_SLOS
+from infra.services import SQLITE_DIR
+from observability.dashboards import render_dashboard
+from observability.slo import render_prometheus_rule
+from tests.fixtures.slos import scraped_slos
 from tests.infra.mocking import ProgramRun
 
 K8S_VERSION = stack_config("prod").cluster.version + ".0"
@@ -220,20 +222,18 @@ def test_slo_rules_and_dashboards_ship_for_every_service_with_slos(stack_run: Pr
     assert monitors == {d["metadata"]["name"] for d in _kinds(objs, "Deployment")}
 
 
-@pytest.mark.parametrize(
-    ("module", "slos"),
-    [
-        ("gateway.app", GATEWAY_SLOS),
-        ("dumbkv.app", DUMBKV_SLOS),
-        ("users.app", USERS_SLOS),
-        ("remote.app", REMOTE_SLOS),
-    ],
-)
-def test_infra_slos_match_what_each_service_declares(module: str, slos: tuple[Any, ...]) -> None:
-    declared = getattr(importlib.import_module(module), "SLOS", None)
-    if declared is None:
-        pytest.skip(f"{module} declares no SLOS")
-    assert tuple(declared) == slos
+@pytest.mark.parametrize("service", sorted(scraped_slos()))
+def test_each_service_ships_the_rules_and_dashboard_of_its_own_slos_module(
+    dev: ProgramRun, service: str
+) -> None:
+    slos = scraped_slos()[service]
+    objs = _objects(dev)
+
+    rule = _find(objs, "PrometheusRule", f"{service}-slos")
+    dashboard = _find(objs, "ConfigMap", f"{service}-dashboard")
+
+    assert rule["spec"] == render_prometheus_rule(service, slos)["spec"]
+    assert json.loads(dashboard["data"][f"{service}.json"]) == render_dashboard(service, slos)
 
 
 def test_env_var_names_are_ones_the_services_read(dev: ProgramRun) -> None:

@@ -16,6 +16,7 @@ from catalog.api import router
 from catalog.dynamodb import DynamoDBError
 from catalog.handler import Catalog
 from catalog.settings import Settings
+from catalog.slos import SLOS
 from observability import IdentitySettings, ReadinessCheck
 
 
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = observability.create_app(
         "catalog",
         description="The LLM catalog (the Lambda's handler, served locally).",
+        slos=SLOS,
         readiness_checks=[ReadinessCheck("catalog", catalog_readable, timeout=5.0)],
         # The gateway's signing secrets: pydantic is fine here, never on the Lambda path.
         identity_secrets=IdentitySettings().identity_secrets,

@@ -13,15 +13,10 @@ from dumbkv.kv import KeyValueService
 from dumbkv.pepper import load_pepper
 from dumbkv.purge import purging
 from dumbkv.settings import Settings
+from dumbkv.slos import SLOS
 from dumbkv.store import Store
-from observability import SLO, ReadinessCheck, availability, latency
+from observability import ReadinessCheck
 from observability.edge import BodyLimits
-
-SLOS = [
-    SLO("availability", objective=0.999, sli=availability()),
-    SLO("latency", objective=0.99, sli=latency(0.25)),
-]
-
 
 # The UI page (it holds no data: its calls go to /kv) and the original's health check.
 OPEN_PATHS = ("/", "/health")

@@ -24,6 +24,7 @@ from strawberry.types import ExecutionResult
 from gateway.auth.guard import DeadlinePassed, RateLimited
 from gateway.auth.oidc import IssuerUnavailable
 from gateway.auth.policy import Forbidden, Unauthenticated
+from gateway.contract import GRAPHQL_PATH
 from gateway.deps import Edge, Forward, Slos, graphql_context
 from gateway.invoke import ErrorCode
 from gateway.proxy import (
@@ -36,7 +37,7 @@ from gateway.proxy import (
     forward,
     upstream_path,
 )
-from gateway.schema import GRAPHQL_PATH, QueryLimits, build_schema, schema
+from gateway.schema import QueryLimits, build_schema, schema
 from observability import ProblemError
 from observability.app import ErrorMapping
 from observability.slo import observed_error_budgets

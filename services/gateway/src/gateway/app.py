@@ -15,21 +15,17 @@ from gateway.auth.api_keys import KeyStore
 from gateway.auth.guard import EdgeGuard
 from gateway.auth.oidc import JwksCache, JwtVerifier, OidcConfig
 from gateway.auth.ratelimit import Limit, RateLimiter
+from gateway.contract import GRAPHQL_PATH
 from gateway.deps import admitted_caller
 from gateway.invoke import InvokeService, StaleCache
-from gateway.schema import GRAPHQL_PATH, QueryLimits
+from gateway.schema import QueryLimits
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import Settings
+from gateway.slos import SLOS
 from gateway.upstreams import Upstreams
-from observability import SLO, ReadinessCheck, availability, latency, upstream_calls
+from observability import ReadinessCheck
 from observability.edge import BodyLimits
 
-SLOS = [
-    SLO("availability", objective=0.999, sli=availability()),
-    SLO("invoke-latency", objective=0.99, sli=latency(2.5, route=GRAPHQL_PATH)),
-    # An invoke that failed is a GraphQL error in an HTTP 200: counted from the calls.
-    SLO("invoke-availability", objective=0.99, sli=upstream_calls("remote")),
-]
 # What a browser on an allowed origin may send and read (CORS).
 CORS_METHODS = ["GET", "POST", "PUT", "DELETE"]
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "X-Request-ID", "If-Match"]

@@ -11,7 +11,7 @@ strawberry bounds with graphql-core's MaxIntrospectionDepthRule (and the token l
 A request that is not a GraphQL request at all (not JSON, not an object, nested too
 deeply to parse) is a 400 problem+json, as every other route's bad request.
 
-The HTTP side (the router at GRAPHQL_PATH, its error shaping, the context each request
+The HTTP side (the router at `contract.GRAPHQL_PATH`, its error shaping, the context each request
 gets) is declared in `gateway.api` and `gateway.deps`; here are the types, the
 resolvers and the limits.
 """
@@ -37,10 +37,6 @@ from strawberry.types import Info
 
 from gateway.invoke import ErrorCode, InvokeError, InvokeService
 from identity import Identity
-
-# The route's own path (not an include prefix): the route template that the metrics
-# record, and that the invoke-latency SLO and the edge policy select, is "/graphql".
-GRAPHQL_PATH = "/graphql"
 
 
 class Context(TypedDict):

@@ -8,18 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import observability
-from observability import SLO, ReadinessCheck, availability, latency
+from observability import ReadinessCheck
 from predictor.api import ERRORS, router
 from predictor.backend_client import BackendClient, backend_policy
 from predictor.batcher import BatchKey, KeyedBatcher, KeyLimits
 from predictor.service import PredictionService
 from predictor.settings import Settings
+from predictor.slos import SLOS
 
-# A prediction waits for one 3-7 s backend call (plus at most a queue round under load).
-SLOS = [
-    SLO("availability", objective=0.999, sli=availability()),
-    SLO("latency", objective=0.99, sli=latency(10.0)),
-]
 LATENCY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 7.5, 10.0, 15.0, 30.0)
 
 

@@ -9,13 +9,11 @@ import time
 from fastapi import FastAPI
 
 import observability
-from observability import SLO
 from remote.api import ERRORS, router
 from remote.faults import FaultModel
 from remote.settings import Settings
+from remote.slos import SLOS
 
-# remote fails on purpose; its SLO is about being reachable, not successful.
-SLOS = [SLO("reachable", objective=0.9, window="7d")]
 # Open without the gateway's identity: the text page (as the docs are), the counters
 # tests, the launcher and benchmarks read from outside, and the chaos control, which
 # has its own token and is called by tests, never by the gateway.

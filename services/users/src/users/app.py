@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 import observability
-from observability import SLO, ReadinessCheck, availability, latency
+from observability import ReadinessCheck
 from observability.edge import BodyLimits
 from users.api import ERRORS, router
 from users.avatars import AvatarStore
@@ -17,14 +17,10 @@ from users.repository import UserRepository
 from users.resources import create_resources
 from users.service import UserService
 from users.settings import Settings
+from users.slos import SLOS
 
 # Room for the multipart envelope around a full-size avatar; the file is checked exactly.
 MULTIPART_ENVELOPE_BYTES = 64 * 1024
-
-SLOS = [
-    SLO("availability", objective=0.999, sli=availability()),
-    SLO("latency", objective=0.99, sli=latency(0.5, route="/users/{user_id}")),
-]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

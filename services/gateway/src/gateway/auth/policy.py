@@ -16,7 +16,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from gateway.schema import GRAPHQL_PATH
+from gateway.contract import GRAPHQL_PATH
 from identity import Identity
 
 AuthMode = Literal["writes", "all", "off"]

@@ -1,0 +1,18 @@
+"""What the rest of the platform relies on to reach the predictor: the port it listens on by
+default and the prefix of the environment variables its settings read (`PREDICTOR_HOST` and
+`PREDICTOR_PORT` move the interface and the port).
+
+The one source of these facts: `settings.py` takes its env prefix and port default from
+here, and `tools/launcher.py` (`make run`) and `infra/services.py` (the Kubernetes
+Deployment and Service) import them instead of retyping them. Standard library only, so
+neither pulls in the predictor's web stack.
+"""
+
+from __future__ import annotations
+
+ENV_PREFIX = "PREDICTOR_"
+PORT = 8003
+HOST_ENV = f"{ENV_PREFIX}HOST"
+PORT_ENV = f"{ENV_PREFIX}PORT"
+# Comma-separated model servers; the mock's port and prefix are `model_backend.contract`.
+BACKEND_URLS_ENV = f"{ENV_PREFIX}BACKEND_URLS"

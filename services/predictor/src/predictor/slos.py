@@ -1,0 +1,14 @@
+"""The predictor's SLOs as data (docs/slo/predictor.md): the one definition that the app
+serves on /slo, that infra renders into its PrometheusRule and Grafana dashboard, and
+that `tools/slo_rules.py` checks with promtool. No web imports.
+"""
+
+from __future__ import annotations
+
+from observability.slo import SLO, availability, latency
+
+# A prediction waits for one 3-7 s backend call (plus at most a queue round under load).
+SLOS: tuple[SLO, ...] = (
+    SLO("availability", objective=0.999, sli=availability()),
+    SLO("latency", objective=0.99, sli=latency(10.0)),
+)
