@@ -2,9 +2,11 @@
 
 The env var names are the ones each service's `settings.py` reads (GATEWAY_*, DUMBKV_* and
 the original's DATABASE_TYPE / DATABASE_LOCATION, USERS_*, REMOTE_*, PREDICTOR_*,
-BACKEND_*), the ports are the contract of `tools/launcher.py`. Each service's SLOs are
-imported from its own `<service>.slos` module, the one definition its app serves too;
-those modules import only `observability.slo`, so infra never loads a service's web stack.
+BACKEND_*). Ports, the env var prefix and the names derived from it come from each
+service's `<service>.contract` (the same values its settings and `tools/launcher.py` use),
+its SLOs from its `<service>.slos` (the one definition its app serves too). Those modules
+import only the standard library and `observability.slo`, so infra never loads a
+service's web stack.
 
 Values may be plain strings (rendered YAML) or Pulumi outputs (the program): both are
 accepted wherever the type says `Value`.
@@ -16,10 +18,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import dumbkv.contract
 import dumbkv.slos
+import gateway.contract
 import gateway.slos
+import model_backend.contract
+import predictor.contract
 import predictor.slos
+import remote.contract
 import remote.slos
+import users.contract
 import users.slos
 from infra.config import StackConfig
 from observability.slo import SLO
@@ -153,8 +161,16 @@ APP_DB_USER = "dumbkv_app"  # dumbkv's login; the RDS master is `dumbkv`
 MODEL_BACKEND = "predictor-backend"  # the mock model server's workload (dev only)
 
 
+ANY_INTERFACE = "0.0.0.0"  # noqa: S104 - a pod listens on its own interface
+
+
 def _url(name: str, port: int, namespace: str) -> str:
     return f"http://{name}.{namespace}.svc.cluster.local:{port}"
+
+
+def _listen(contract: Any) -> dict[str, Value]:
+    """The service's HOST/PORT variables (names and port from its `contract` module)."""
+    return {contract.HOST_ENV: ANY_INTERFACE, contract.PORT_ENV: str(contract.PORT)}
 
 
 def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
@@ -164,14 +180,15 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
     prod = cfg.is_prod
     scale = 2 if prod else 1  # prod keeps 2+ replicas of everything stateless
     gateway_calls = ["dumbkv", "predictor", "users"] + (["remote"] if cfg.remote_enabled else [])
+    upstream_env = gateway.contract.upstream_url_env
+    remote_url = _url("remote", remote.contract.PORT, ns)
     gateway_env: dict[str, Value] = {
-        "GATEWAY_HOST": "0.0.0.0",  # noqa: S104 - a pod listens on its own interface
-        "GATEWAY_PORT": "8000",
-        "GATEWAY_DUMBKV_URL": _url("dumbkv", 8002, ns),
-        "GATEWAY_PREDICTOR_URL": _url("predictor", 8003, ns),
-        "GATEWAY_USERS_URL": _url("users", 8004, ns),
-        "GATEWAY_CATALOG_URL": endpoints.catalog_url,
-        "GATEWAY_REMOTE_URLS": _url("remote", 8001, ns) if cfg.remote_enabled else "",
+        **_listen(gateway.contract),
+        upstream_env("dumbkv"): _url("dumbkv", dumbkv.contract.PORT, ns),
+        upstream_env("predictor"): _url("predictor", predictor.contract.PORT, ns),
+        upstream_env("users"): _url("users", users.contract.PORT, ns),
+        upstream_env("catalog"): endpoints.catalog_url,
+        gateway.contract.REMOTE_URLS_ENV: remote_url if cfg.remote_enabled else "",
         "GATEWAY_KEYS_DB": f"{GATEWAY_KEYS_DIR}/keys.db",
         # Only the ALB (from its public subnets) may call the gateway (its NetworkPolicy):
         # trust X-Forwarded-For from the VPC, so each client gets its own rate-limit
@@ -183,7 +200,7 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
     specs = [
         ServiceSpec(
             name="gateway",
-            port=8000,
+            port=gateway.contract.PORT,
             image="gateway",
             env=gateway_env,
             replicas=2 * scale,
@@ -205,11 +222,10 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
         _predictor(cfg),
         ServiceSpec(
             name="users",
-            port=8004,
+            port=users.contract.PORT,
             image="users",
             env={
-                "USERS_HOST": "0.0.0.0",  # noqa: S104
-                "USERS_PORT": "8004",
+                **_listen(users.contract),
                 "USERS_ENV": cfg.env,
                 "USERS_TABLE": endpoints.users_table,
                 "USERS_AVATAR_BUCKET": endpoints.avatars_bucket,
@@ -236,9 +252,9 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
         specs.append(
             ServiceSpec(
                 name="remote",
-                port=8001,
+                port=remote.contract.PORT,
                 image="remote",
-                env={"REMOTE_HOST": "0.0.0.0", "REMOTE_PORT": "8001"},  # noqa: S104
+                env=_listen(remote.contract),
                 replicas=1,
                 max_replicas=2,
                 slos=remote.slos.SLOS,
@@ -254,15 +270,16 @@ def _predictor(cfg: StackConfig) -> ServiceSpec:
     in-cluster mock (`model_backend`, dev only: config refuses it in prod)."""
     ns = cfg.namespace
     mock = cfg.mock_model_backend
-    backend_urls = _url(MODEL_BACKEND, 8006, ns) if mock else cfg.model_backend_urls
+    backend_urls = (
+        _url(MODEL_BACKEND, model_backend.contract.PORT, ns) if mock else cfg.model_backend_urls
+    )
     return ServiceSpec(
         name="predictor",
-        port=8003,
+        port=predictor.contract.PORT,
         image="predictor",
         env={
-            "PREDICTOR_HOST": "0.0.0.0",  # noqa: S104
-            "PREDICTOR_PORT": "8003",
-            "PREDICTOR_BACKEND_URLS": backend_urls,
+            **_listen(predictor.contract),
+            predictor.contract.BACKEND_URLS_ENV: backend_urls,
         },
         replicas=2 if cfg.is_prod else 1,
         max_replicas=10 if cfg.is_prod else 3,
@@ -278,10 +295,10 @@ def _model_backend(cfg: StackConfig) -> ServiceSpec:
     """The mock model server; it ships in the predictor image."""
     return ServiceSpec(
         name=MODEL_BACKEND,
-        port=8006,
+        port=model_backend.contract.PORT,
         image="predictor",
         command=("python", "-m", "model_backend"),
-        env={"BACKEND_HOST": "0.0.0.0", "BACKEND_PORT": "8006"},  # noqa: S104
+        env=_listen(model_backend.contract),
         replicas=1,
         max_replicas=3,
         resources=Resources(
@@ -296,7 +313,7 @@ def _dumbkv(cfg: StackConfig, endpoints: Endpoints) -> ServiceSpec:
     kv = cfg.dumbkv
     common: dict[str, Any] = {
         "name": "dumbkv",
-        "port": 8002,
+        "port": dumbkv.contract.PORT,
         "image": "dumbkv",
         "slos": dumbkv.slos.SLOS,
         "public_host": kv.host,
@@ -304,8 +321,7 @@ def _dumbkv(cfg: StackConfig, endpoints: Endpoints) -> ServiceSpec:
         "role_arn": endpoints.role_arns["dumbkv"],
     }
     env: dict[str, Value] = {
-        "DUMBKV_HOST": "0.0.0.0",  # noqa: S104
-        "DUMBKV_PORT": "8002",
+        **_listen(dumbkv.contract),
         "DUMBKV_ENV": cfg.env,
         "DATABASE_TYPE": kv.database_type,
     }

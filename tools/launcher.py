@@ -8,9 +8,11 @@ its own process group, stopped as a group). A process that exits is restarted on
 port with backoff (`Supervisor`); one that keeps crashing stops the platform (exit 1).
 
 Ports are the contract (gateway 8000, remote 8001, dumbkv 8002, predictor 8003,
-users 8004, catalog 8005, predictor backend 8006, remote replicas 2 and 3 on 8007 and
-8008; local AWS on a free port; Prometheus on 9090, moved with `PROMETHEUS_PORT`, when
-installed: it scrapes every service with the generated SLO rules loaded). The remote
+users 8004, catalog 8005, the mock model server `model_backend` 8006), each defined once
+in the service's `<service>/contract.py` with the variable that moves it, and read from
+there here and by infra; remote replicas 2 and 3 on 8007 and 8008 are the launcher's own;
+local AWS on a free port; Prometheus on 9090, moved with `PROMETHEUS_PORT`, when installed: it
+scrapes every service with the generated SLO rules loaded). The remote
 runs as three serialized replicas, as the original upstream ran in production, and the
 gateway balances over all three; each replica's port moves with `REMOTE_PORT`,
 `REMOTE_2_PORT`, `REMOTE_3_PORT`. Any other
@@ -37,6 +39,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+import catalog.contract
+import dumbkv.contract
+import gateway.contract
+import model_backend.contract
+import predictor.contract
+import remote.contract
+import users.contract
 from tools import localaws, localprom
 from tools.procs import (
     LOOPBACK,
@@ -97,34 +106,51 @@ def _dumbkv_store(platform: Platform) -> str:
 REMOTE_REPLICAS = ("remote", "remote-2", "remote-3")
 
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("remote", "remote", "REMOTE_PORT", 8001),
+    ServiceSpec("remote", "remote", remote.contract.PORT_ENV, remote.contract.PORT),
+    # The launcher's own extra replicas: ports (and the variables moving them) are its own.
     ServiceSpec(
-        "remote-2", "remote", "REMOTE_PORT", 8007, port_setting="REMOTE_2_PORT", replica_of="remote"
+        "remote-2",
+        "remote",
+        remote.contract.PORT_ENV,
+        8007,
+        port_setting="REMOTE_2_PORT",
+        replica_of="remote",
     ),
     ServiceSpec(
-        "remote-3", "remote", "REMOTE_PORT", 8008, port_setting="REMOTE_3_PORT", replica_of="remote"
+        "remote-3",
+        "remote",
+        remote.contract.PORT_ENV,
+        8008,
+        port_setting="REMOTE_3_PORT",
+        replica_of="remote",
     ),
-    ServiceSpec("backend", "model_backend", "BACKEND_PORT", 8006, docs=False),
+    ServiceSpec(
+        "backend",
+        "model_backend",
+        model_backend.contract.PORT_ENV,
+        model_backend.contract.PORT,
+        docs=False,
+    ),
     ServiceSpec(
         "dumbkv",
         "dumbkv",
-        "DUMBKV_PORT",
-        8002,
+        dumbkv.contract.PORT_ENV,
+        dumbkv.contract.PORT,
         wiring=lambda p: {"DATABASE_TYPE": "sqlite", "DATABASE_LOCATION": _dumbkv_store(p)},
     ),
     ServiceSpec(
         "predictor",
         "predictor",
-        "PREDICTOR_PORT",
-        8003,
+        predictor.contract.PORT_ENV,
+        predictor.contract.PORT,
         needs=("backend",),
-        wiring=lambda p: {"PREDICTOR_BACKEND_URLS": _url(p, "backend")},
+        wiring=lambda p: {predictor.contract.BACKEND_URLS_ENV: _url(p, "backend")},
     ),
     ServiceSpec(
         "users",
         "users",
-        "USERS_PORT",
-        8004,
+        users.contract.PORT_ENV,
+        users.contract.PORT,
         uses_aws=True,
         wiring=lambda _p: {
             "USERS_TABLE": "users",
@@ -135,8 +161,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         "catalog",
         "catalog",
-        "CATALOG_PORT",
-        8005,
+        catalog.contract.PORT_ENV,
+        catalog.contract.PORT,
         uses_aws=True,
         setup=("catalog.seed", "--create-table"),
         wiring=lambda _p: {"TABLE_NAME": "llm_scores"},
@@ -144,16 +170,16 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         "gateway",
         "gateway",
-        "GATEWAY_PORT",
-        8000,
+        gateway.contract.PORT_ENV,
+        gateway.contract.PORT,
         needs=(*REMOTE_REPLICAS, "dumbkv", "predictor", "users", "catalog"),
         wiring=lambda p: {
             "GATEWAY_KEYS_DB": str(p.keys_db),
-            "GATEWAY_REMOTE_URLS": ",".join(
+            gateway.contract.REMOTE_URLS_ENV: ",".join(
                 _url(p, name) for name in REMOTE_REPLICAS if name in p.ports
             ),
             **{
-                f"GATEWAY_{name.upper()}_URL": _url(p, name)
+                gateway.contract.upstream_url_env(name): _url(p, name)
                 for name in ("dumbkv", "predictor", "users", "catalog")
                 if name in p.ports
             },

@@ -43,6 +43,7 @@ def _known_env() -> dict[str, set[str]]:
 
 
 def _settings_env(catalog_source: str) -> dict[str, set[str]]:
+    from catalog import contract as catalog_contract
     from dumbkv.settings import Settings as Dumbkv
     from gateway.settings import Settings as Gateway
     from model_backend.settings import Settings as Backend
@@ -58,7 +59,8 @@ def _settings_env(catalog_source: str) -> dict[str, set[str]]:
         "BACKEND_": _env_names(Backend),
         "REMOTE_": _env_names(Remote),
         # The catalog's settings are a stdlib dataclass (no pydantic on the Lambda path).
-        "CATALOG_": set(re.findall(r'"(CATALOG_[A-Z0-9_]+)"', catalog_source)),
+        "CATALOG_": set(re.findall(r'"(CATALOG_[A-Z0-9_]+)"', catalog_source))
+        | {catalog_contract.HOST_ENV, catalog_contract.PORT_ENV},
     }
 
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from catalog.contract import HOST_ENV, PORT, PORT_ENV
+
 ClientKind = Literal["auto", "lite", "boto3"]
 _TRUE = {"1", "true", "yes", "on"}
 
@@ -31,7 +33,7 @@ class Settings:
     dynamodb_client: ClientKind = "auto"
     dynamodb_timeout_s: float = 3.0
     host: str = "127.0.0.1"
-    port: int = 8005
+    port: int = PORT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -52,8 +54,8 @@ class Settings:
             prime_at_init=env.get("CATALOG_PRIME_AT_INIT", "").strip().lower() in _TRUE,
             dynamodb_client=client,  # type: ignore[arg-type]  # checked above
             dynamodb_timeout_s=float(env.get("CATALOG_DYNAMODB_TIMEOUT_S", "3")),
-            host=env.get("CATALOG_HOST", "127.0.0.1"),
-            port=int(env.get("CATALOG_PORT", "8005")),
+            host=env.get(HOST_ENV, "127.0.0.1"),
+            port=int(env.get(PORT_ENV, str(PORT))),
         )
         if settings.cache_ttl_s < 0 or settings.stale_max_s < 0 or settings.error_backoff_s < 0:
             raise ValueError("CATALOG_CACHE_TTL_S, _STALE_MAX_S and _ERROR_BACKOFF_S must be >= 0")

@@ -9,14 +9,15 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from dumbkv.contract import ENV_PREFIX, PORT
 from observability import IdentitySettings
 
 
 class Settings(IdentitySettings):
-    model_config = SettingsConfigDict(env_prefix="DUMBKV_")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     host: str = "127.0.0.1"
-    port: int = 8002
+    port: int = PORT
     log_level: str = "INFO"
     env: Literal["dev", "prod"] = Field(
         default="dev", description="prod requires DUMBKV_PEPPER and refuses a generated one"

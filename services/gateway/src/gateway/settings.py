@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.contract import ENV_PREFIX, PORT
 from identity import SECRET_ENV
 from observability.edge import (
     DEFAULT_BODY_TIMEOUT_S,
@@ -22,10 +23,10 @@ def split_urls(value: str | None) -> list[str]:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, populate_by_name=True)
 
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = PORT
     log_level: str = "INFO"
     remote_urls: str = Field(default="", description="comma-separated remote replicas")
     dumbkv_url: str | None = None

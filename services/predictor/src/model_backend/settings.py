@@ -5,12 +5,14 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from model_backend.contract import ENV_PREFIX, PORT
+
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="BACKEND_")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     host: str = "127.0.0.1"
-    port: int = 8006
+    port: int = PORT
     log_level: str = "INFO"
     latency_min: float = Field(default=3.0, ge=0, description="seconds per call, uniform")
     latency_max: float = Field(default=7.0, ge=0)

@@ -8,7 +8,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import SettingsConfigDict
 
+from model_backend import contract as model_backend
 from observability import IdentitySettings
+from predictor.contract import ENV_PREFIX, PORT
 
 
 def split_urls(value: str | None) -> list[str]:
@@ -27,13 +29,14 @@ class KeyOverride(BaseModel):
 
 
 class Settings(IdentitySettings):
-    model_config = SettingsConfigDict(env_prefix="PREDICTOR_")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     host: str = "127.0.0.1"
-    port: int = 8003
+    port: int = PORT
     log_level: str = "INFO"
     backend_urls: str = Field(
-        default="http://127.0.0.1:8006", description="comma-separated backend replicas"
+        default=f"http://127.0.0.1:{model_backend.PORT}",
+        description="comma-separated backend replicas",
     )
     model_routes: dict[str, str] = Field(
         default_factory=dict,

@@ -18,13 +18,14 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from observability import IdentitySettings
+from remote.contract import ENV_PREFIX, PORT
 
 
 class Settings(IdentitySettings):
-    model_config = SettingsConfigDict(env_prefix="REMOTE_")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     host: str = "127.0.0.1"
-    port: int = 8001
+    port: int = PORT
     log_level: str = "INFO"
     failure_503_rate: float = Field(default=0.05, ge=0, le=1)
     failure_500_rate: float = Field(default=0.05, ge=0, le=1)

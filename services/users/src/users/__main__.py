@@ -1,4 +1,4 @@
-"""`python -m users` serves the API (USERS_HOST, USERS_PORT; default 127.0.0.1:8004)."""
+"""`python -m users` serves the API (USERS_HOST, USERS_PORT; port default in users/contract.py)."""
 
 from observability import run_service
 from users.settings import Settings

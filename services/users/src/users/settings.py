@@ -11,15 +11,16 @@ from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from observability import IdentitySettings
+from users.contract import ENV_PREFIX, PORT
 
 MIB = 1024 * 1024
 
 
 class Settings(IdentitySettings):
-    model_config = SettingsConfigDict(env_prefix="USERS_")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
 
     host: str = "127.0.0.1"
-    port: int = 8004
+    port: int = PORT
     log_level: str = "INFO"
     env: Literal["dev", "prod"] = "dev"
     table: str = Field(default="users", description="DynamoDB table (hash key `id`, S)")
