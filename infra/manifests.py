@@ -42,7 +42,7 @@ PROMETHEUS_RELEASE = "kube-prometheus-stack"
 
 
 @dataclass(frozen=True, kw_only=True)
-class Platform:
+class ClusterTarget:
     """Where the objects go and what they point at (cluster-wide, not per service)."""
 
     namespace: str
@@ -73,7 +73,7 @@ def _meta(name: str, namespace: str | None, extra: dict[str, str] | None = None)
 # --- namespace-wide -------------------------------------------------------------------
 
 
-def namespace(p: Platform) -> Obj:
+def namespace(p: ClusterTarget) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -91,7 +91,7 @@ def namespace(p: Platform) -> Obj:
     }
 
 
-def default_deny(p: Platform) -> Obj:
+def default_deny(p: ClusterTarget) -> Obj:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -100,7 +100,7 @@ def default_deny(p: Platform) -> Obj:
     }
 
 
-def allow_dns(p: Platform) -> Obj:
+def allow_dns(p: ClusterTarget) -> Obj:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -147,7 +147,7 @@ def efs_storage_class(file_system_id: Value) -> Obj:
 # --- per service ----------------------------------------------------------------------
 
 
-def service_account(spec: ServiceSpec, p: Platform) -> Obj:
+def service_account(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     meta = _meta(spec.name, p.namespace)
     if spec.role_arn is not None:
         meta["annotations"] = {"eks.amazonaws.com/role-arn": spec.role_arn}
@@ -160,7 +160,7 @@ def service_account(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
-def _container(spec: ServiceSpec, p: Platform) -> Obj:
+def _container(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     env: list[Obj] = [{"name": k, "value": v} for k, v in spec.env.items()]
     env += [
         {"name": var, "valueFrom": {"secretKeyRef": {"name": secret, "key": key}}}
@@ -216,7 +216,7 @@ def _probe(path: str, *, period: int, failures: int) -> Obj:
     }
 
 
-def deployment(spec: ServiceSpec, p: Platform) -> Obj:
+def deployment(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     selector = {"app.kubernetes.io/name": spec.name}
     volumes: list[Obj] = [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}]
     if spec.volume is not None:
@@ -274,7 +274,7 @@ def deployment(spec: ServiceSpec, p: Platform) -> Obj:
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta, "spec": body}
 
 
-def service(spec: ServiceSpec, p: Platform) -> Obj:
+def service(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     return {
         "apiVersion": "v1",
         "kind": "Service",
@@ -287,7 +287,7 @@ def service(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
-def hpa(spec: ServiceSpec, p: Platform) -> Obj:
+def hpa(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -310,7 +310,7 @@ def hpa(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
-def pdb(spec: ServiceSpec, p: Platform) -> Obj:
+def pdb(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
@@ -322,7 +322,7 @@ def pdb(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
-def network_policy(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> Obj:
+def network_policy(spec: ServiceSpec, p: ClusterTarget, ports: dict[str, int]) -> Obj:
     """Who may reach this workload, and what it may reach (on top of default deny)."""
     port = [{"protocol": "TCP", "port": spec.port}]
     peers: list[Obj] = []
@@ -373,7 +373,7 @@ def _namespace_peer(name: str) -> Obj:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
 
 
-def service_monitor(spec: ServiceSpec, p: Platform) -> Obj:
+def service_monitor(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     return {
         "apiVersion": "monitoring.coreos.com/v1",
         "kind": "ServiceMonitor",
@@ -387,11 +387,11 @@ def service_monitor(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
-def prometheus_rule(spec: ServiceSpec, p: Platform) -> Obj:
+def prometheus_rule(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     return render_prometheus_rule(spec.name, spec.slos, namespace=p.namespace)
 
 
-def dashboard(spec: ServiceSpec, p: Platform) -> Obj:
+def dashboard(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     """The service's Grafana dashboard, picked up by the Grafana sidecar via its label."""
     return {
         "apiVersion": "v1",
@@ -401,7 +401,7 @@ def dashboard(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
-def volume_claim(spec: ServiceSpec, p: Platform) -> Obj:
+def volume_claim(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     assert spec.volume is not None
     return {
         "apiVersion": "v1",
@@ -415,7 +415,7 @@ def volume_claim(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
-def secret_store(spec: ServiceSpec, p: Platform) -> Obj:
+def secret_store(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     """Secrets Manager, read as the service's own ServiceAccount (its IRSA role)."""
     return {
         "apiVersion": "external-secrets.io/v1",
@@ -433,7 +433,7 @@ def secret_store(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
-def external_secret(spec: ServiceSpec, p: Platform) -> Obj:
+def external_secret(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     es = spec.external_secret
     assert es is not None
     return {
@@ -462,7 +462,7 @@ REFUSE_METRICS = {
 ALB = "alb.ingress.kubernetes.io"
 
 
-def ingress(spec: ServiceSpec, p: Platform) -> Obj:
+def ingress(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     """The public host on the platform's one ALB (shared through `group.name`): HTTPS with
     the host's ACM certificate (found by the controller from `tls.hosts`), HTTP redirected,
     pods as targets, /metrics answered 404 by the ALB (rules apply in the listed order)."""
@@ -532,7 +532,7 @@ asyncio.run(main())
 """
 
 
-def database_admin_secret(spec: ServiceSpec, role: DatabaseRole, p: Platform) -> Obj:
+def database_admin_secret(spec: ServiceSpec, role: DatabaseRole, p: ClusterTarget) -> Obj:
     """What the role Job needs: the master's URL (RDS-managed, rotating) and the app
     login's password, synced by External Secrets as the service's ServiceAccount."""
     return {
@@ -570,7 +570,7 @@ def database_admin_secret(spec: ServiceSpec, role: DatabaseRole, p: Platform) ->
     }
 
 
-def database_role_job(spec: ServiceSpec, role: DatabaseRole, p: Platform) -> Obj:
+def database_role_job(spec: ServiceSpec, role: DatabaseRole, p: ClusterTarget) -> Obj:
     """The Job that makes `role.user` (from the service's own image, pinned like it)."""
     name = f"{spec.name}-db-role"
     secret = f"{spec.name}-db-admin"
@@ -611,7 +611,7 @@ def database_role_job(spec: ServiceSpec, role: DatabaseRole, p: Platform) -> Obj
     }
 
 
-def database_role_policy(spec: ServiceSpec, p: Platform) -> Obj:
+def database_role_policy(spec: ServiceSpec, p: ClusterTarget) -> Obj:
     """The role Job reaches Postgres and nothing else (DNS comes from allow-dns)."""
     name = f"{spec.name}-db-role"
     return {
@@ -632,7 +632,7 @@ def database_role_policy(spec: ServiceSpec, p: Platform) -> Obj:
     }
 
 
-def cron_job(spec: ServiceSpec, job: CronJob, p: Platform) -> Obj:
+def cron_job(spec: ServiceSpec, job: CronJob, p: ClusterTarget) -> Obj:
     """`job` of `spec`: its container (image pinned like the Deployment's, same env and
     hardening) without ports or probes, as the service's ServiceAccount. One run at a
     time (Forbid), none caught up after an outage beyond its deadline."""
@@ -674,7 +674,7 @@ def cron_job(spec: ServiceSpec, job: CronJob, p: Platform) -> Obj:
     }
 
 
-def cron_job_policy(spec: ServiceSpec, job: CronJob, p: Platform) -> Obj:
+def cron_job_policy(spec: ServiceSpec, job: CronJob, p: ClusterTarget) -> Obj:
     """A run's pods take no traffic; they reach HTTPS (AWS APIs) when the job says so."""
     name = f"{spec.name}-{job.name}"
     egress: list[Obj] = []
@@ -698,7 +698,7 @@ def cron_job_policy(spec: ServiceSpec, job: CronJob, p: Platform) -> Obj:
     }
 
 
-def service_objects(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> list[Obj]:
+def service_objects(spec: ServiceSpec, p: ClusterTarget, ports: dict[str, int]) -> list[Obj]:
     """Everything one service needs, in apply order."""
     objs = [service_account(spec, p)]
     if spec.volume is not None:
@@ -727,7 +727,7 @@ def service_objects(spec: ServiceSpec, p: Platform, ports: dict[str, int]) -> li
     return objs
 
 
-def grouped_objects(specs: list[ServiceSpec], p: Platform) -> dict[str, list[Obj]]:
+def grouped_objects(specs: list[ServiceSpec], p: ClusterTarget) -> dict[str, list[Obj]]:
     """Every object of the platform by owner: `platform` (namespace-wide), then each service."""
     shared = [namespace(p), default_deny(p), allow_dns(p)]
     if p.efs_file_system_id is not None and any(s.volume for s in specs):
@@ -736,7 +736,7 @@ def grouped_objects(specs: list[ServiceSpec], p: Platform) -> dict[str, list[Obj
     return {"platform": shared, **{spec.name: service_objects(spec, p, ports) for spec in specs}}
 
 
-def platform_objects(specs: list[ServiceSpec], p: Platform) -> list[Obj]:
+def platform_objects(specs: list[ServiceSpec], p: ClusterTarget) -> list[Obj]:
     """Every object of the platform in apply order (namespace-wide first)."""
     return [obj for group in grouped_objects(specs, p).values() for obj in group]
 

@@ -77,7 +77,7 @@ def build(cfg: StackConfig) -> dict[str, Any]:
         role_arns={"users": users_role.arn, "dumbkv": dumbkv_role.arn},
     )
     specs = service_specs(cfg, endpoints)
-    platform = manifests.Platform(
+    platform = manifests.ClusterTarget(
         namespace=cfg.namespace,
         env=cfg.env,
         region=cfg.region,

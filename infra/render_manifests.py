@@ -36,7 +36,7 @@ class _Dumper(yaml.SafeDumper):
 
 
 def objects(cfg: StackConfig) -> dict[str, list[manifests.Obj]]:
-    platform = manifests.Platform(
+    platform = manifests.ClusterTarget(
         namespace=cfg.namespace,
         env=cfg.env,
         region=cfg.region,

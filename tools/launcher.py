@@ -57,11 +57,11 @@ from tools.procs import (
     listening_socket,
 )
 
-Wiring = Callable[["Platform"], dict[str, str]]
+Wiring = Callable[["LocalPlatform"], dict[str, str]]
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
+class LocalService:
     """How to run one service locally: its module, port variable and dependencies."""
 
     name: str
@@ -95,20 +95,20 @@ class ServiceSpec:
             return False
 
 
-def _url(platform: Platform, name: str) -> str:
+def _url(platform: LocalPlatform, name: str) -> str:
     return f"http://{LOOPBACK}:{platform.ports[name]}"
 
 
-def _dumbkv_store(platform: Platform) -> str:
+def _dumbkv_store(platform: LocalPlatform) -> str:
     return str(platform.data_dir / "dumbkvstore" / "dumbkv.db")
 
 
 REMOTE_REPLICAS = ("remote", "remote-2", "remote-3")
 
-SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("remote", "remote", remote.contract.PORT_ENV, remote.contract.PORT),
+SERVICES: tuple[LocalService, ...] = (
+    LocalService("remote", "remote", remote.contract.PORT_ENV, remote.contract.PORT),
     # The launcher's own extra replicas: ports (and the variables moving them) are its own.
-    ServiceSpec(
+    LocalService(
         "remote-2",
         "remote",
         remote.contract.PORT_ENV,
@@ -116,7 +116,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         port_setting="REMOTE_2_PORT",
         replica_of="remote",
     ),
-    ServiceSpec(
+    LocalService(
         "remote-3",
         "remote",
         remote.contract.PORT_ENV,
@@ -124,21 +124,21 @@ SERVICES: tuple[ServiceSpec, ...] = (
         port_setting="REMOTE_3_PORT",
         replica_of="remote",
     ),
-    ServiceSpec(
+    LocalService(
         "backend",
         "model_backend",
         model_backend.contract.PORT_ENV,
         model_backend.contract.PORT,
         docs=False,
     ),
-    ServiceSpec(
+    LocalService(
         "dumbkv",
         "dumbkv",
         dumbkv.contract.PORT_ENV,
         dumbkv.contract.PORT,
         wiring=lambda p: {"DATABASE_TYPE": "sqlite", "DATABASE_LOCATION": _dumbkv_store(p)},
     ),
-    ServiceSpec(
+    LocalService(
         "predictor",
         "predictor",
         predictor.contract.PORT_ENV,
@@ -146,7 +146,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         needs=("backend",),
         wiring=lambda p: {predictor.contract.BACKEND_URLS_ENV: _url(p, "backend")},
     ),
-    ServiceSpec(
+    LocalService(
         "users",
         "users",
         users.contract.PORT_ENV,
@@ -158,7 +158,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
             "USERS_CREATE_RESOURCES": "true",
         },
     ),
-    ServiceSpec(
+    LocalService(
         "catalog",
         "catalog",
         catalog.contract.PORT_ENV,
@@ -167,7 +167,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         setup=("catalog.seed", "--create-table"),
         wiring=lambda _p: {"TABLE_NAME": "llm_scores"},
     ),
-    ServiceSpec(
+    LocalService(
         "gateway",
         "gateway",
         gateway.contract.PORT_ENV,
@@ -189,14 +189,14 @@ SERVICES: tuple[ServiceSpec, ...] = (
 
 
 @dataclass
-class Platform:
+class LocalPlatform:
     """A set of running services; `start()` brings them up in order, `stop()` tears down.
 
     `env` is the base environment (default: this process's), and it wins over every
     launcher default, so a caller's variable reaches its service unchanged.
     """
 
-    services: Sequence[ServiceSpec] = SERVICES
+    services: Sequence[LocalService] = SERVICES
     ports: dict[str, int] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     data_dir: Path = REPO_ROOT / ".data"
@@ -228,7 +228,7 @@ class Platform:
     def url(self, name: str) -> str:
         return _url(self, name)
 
-    def start(self) -> Platform:
+    def start(self) -> LocalPlatform:
         started = time.monotonic()
         try:
             runnable = [spec for spec in self.services if spec.available()]
@@ -254,7 +254,7 @@ class Platform:
             sock.close()
         self._sockets.clear()
 
-    def _bind(self, specs: Sequence[ServiceSpec]) -> None:
+    def _bind(self, specs: Sequence[LocalService]) -> None:
         """Bind every service's port now: a taken port fails the start here, by name,
         and port 0 becomes a real port before any wiring is computed."""
         for spec in specs:
@@ -306,7 +306,7 @@ class Platform:
             self.start_service(name)
         return [name]
 
-    def service_env(self, spec: ServiceSpec) -> dict[str, str]:
+    def service_env(self, spec: LocalService) -> dict[str, str]:
         defaults = {
             spec.port_var: str(self.ports[spec.name]),
             "PLATFORM_IDENTITY_SECRET": self.identity_secret,
@@ -378,10 +378,10 @@ class Platform:
             failures.append(f"{url}:\n{process.last_output()}")
         raise RuntimeError("prometheus did not start on " + "\n".join(failures))
 
-    def _start(self, spec: ServiceSpec) -> None:
+    def _start(self, spec: LocalService) -> None:
         self._start_together([spec])
 
-    def _start_together(self, specs: Sequence[ServiceSpec]) -> None:
+    def _start_together(self, specs: Sequence[LocalService]) -> None:
         """Start services that do not need each other at once, then wait for each."""
         for spec in specs:
             env = self.service_env(spec)
@@ -402,7 +402,7 @@ class Platform:
         for spec in specs:
             self.processes[spec.name].wait_ready()
 
-    def _run_setup(self, spec: ServiceSpec, env: Mapping[str, str]) -> None:
+    def _run_setup(self, spec: LocalService, env: Mapping[str, str]) -> None:
         setup = ServerProcess(f"{spec.name}-setup", [sys.executable, "-m", *spec.setup], env=env)
         code = setup.start().wait(timeout=self.ready_timeout)
         setup.stop()
@@ -425,7 +425,7 @@ class Supervisor:
     periodically; it never sleeps, so one slow restart does not delay noticing others.
     """
 
-    platform: Platform
+    platform: LocalPlatform
     log: Callable[[str], None] = print
     clock: Callable[[], float] = time.monotonic
     first_delay_s: float = 0.5
@@ -463,7 +463,7 @@ class Supervisor:
         self.log(f"launcher: {name} {why}; restarting in {delay:.1f} s")
 
 
-def _waves(specs: Sequence[ServiceSpec]) -> list[list[ServiceSpec]]:
+def _waves(specs: Sequence[LocalService]) -> list[list[LocalService]]:
     """Dependency levels: every service in a wave needs only services of earlier waves
     (each wave in declared order); a cycle raises `graphlib.CycleError`, a ValueError."""
     names = {spec.name for spec in specs}
@@ -471,7 +471,7 @@ def _waves(specs: Sequence[ServiceSpec]) -> list[list[ServiceSpec]]:
         {spec.name: [need for need in spec.needs if need in names] for spec in specs}
     )
     sorter.prepare()
-    waves: list[list[ServiceSpec]] = []
+    waves: list[list[LocalService]] = []
     while sorter.is_active():
         ready = set(sorter.get_ready())
         waves.append([spec for spec in specs if spec.name in ready])
@@ -479,11 +479,11 @@ def _waves(specs: Sequence[ServiceSpec]) -> list[list[ServiceSpec]]:
     return waves
 
 
-def _in_dependency_order(specs: Sequence[ServiceSpec]) -> list[ServiceSpec]:
+def _in_dependency_order(specs: Sequence[LocalService]) -> list[LocalService]:
     return [spec for wave in _waves(specs) for spec in wave]
 
 
-def url_table(platform: Platform) -> str:
+def url_table(platform: LocalPlatform) -> str:
     rows = [("service", "url", "docs")]
     for spec in platform.services:
         if spec.name not in platform.processes:
@@ -515,7 +515,7 @@ def main() -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     data_dir = Path(os.environ.get("PLATFORM_DATA_DIR", REPO_ROOT / ".data"))
-    platform = Platform(output=sys.stdout, data_dir=data_dir)
+    platform = LocalPlatform(output=sys.stdout, data_dir=data_dir)
     print("launcher: starting the platform (Ctrl-C stops everything)", flush=True)
     try:
         platform.start()

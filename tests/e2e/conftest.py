@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import pytest
 
 from tests.fixtures.e2e import platform_env
-from tools.launcher import Platform
+from tools.launcher import LocalPlatform
 
 
 @pytest.fixture(scope="module")
-def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPlatform]:
     data_dir = tmp_path_factory.mktemp("platform-data")
-    running = Platform(env=platform_env(), data_dir=data_dir, ready_timeout=90)
+    running = LocalPlatform(env=platform_env(), data_dir=data_dir, ready_timeout=90)
     running.start()
     try:
         yield running

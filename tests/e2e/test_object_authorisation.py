@@ -10,12 +10,12 @@ import uuid
 import httpx
 import pytest
 
-from tools.launcher import Platform
+from tools.launcher import LocalPlatform
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
 
 
-def _key_for(platform: Platform, owner: str) -> str:
+def _key_for(platform: LocalPlatform, owner: str) -> str:
     """Issue an API key with the same CLI an operator uses (the gateway reads the store
     on every request, so no restart is needed)."""
     cli = [sys.executable, "-m", "gateway.keys", "--db", str(platform.keys_db)]
@@ -29,7 +29,7 @@ def _key_for(platform: Platform, owner: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def callers(platform: Platform) -> dict[str, httpx.Client]:
+def callers(platform: LocalPlatform) -> dict[str, httpx.Client]:
     return {
         owner: httpx.Client(
             base_url=platform.url("gateway"),

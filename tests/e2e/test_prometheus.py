@@ -17,7 +17,7 @@ import pytest
 from observability.dashboards import render_dashboard
 from observability.slo import RECORDING_WINDOWS, recording_rule_name
 from tests.fixtures.polling import wait_until
-from tools.launcher import REMOTE_REPLICAS, Platform
+from tools.launcher import REMOTE_REPLICAS, LocalPlatform
 from tools.slo_rules import service_slos
 
 CHAOS_TOKEN = "e2e-chaos-token"  # tests/e2e/conftest.py gives it to the remote
@@ -25,17 +25,17 @@ INVOKE = "query($v: String!) { invoke(input: $v) { output } }"
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
 
 
-def _query(platform: Platform, expr: str) -> dict[str, Any]:
+def _query(platform: LocalPlatform, expr: str) -> dict[str, Any]:
     assert platform.prometheus_url, "make run starts Prometheus when it is installed"
     response = httpx.get(f"{platform.prometheus_url}/api/v1/query", params={"query": expr})
     return response.json()
 
 
-def _series(platform: Platform, expr: str) -> list[dict[str, Any]]:
+def _series(platform: LocalPlatform, expr: str) -> list[dict[str, Any]]:
     return _query(platform, expr)["data"]["result"]
 
 
-def _traffic(platform: Platform) -> None:
+def _traffic(platform: LocalPlatform) -> None:
     """A little of everything the SLOs select, through the gateway."""
     headers = {"Authorization": f"Api-Key {platform.api_key}"}
     with httpx.Client(base_url=platform.url("gateway"), headers=headers, timeout=30) as gw:
@@ -55,7 +55,7 @@ def _traffic(platform: Platform) -> None:
         gw.post("/api/predict", json={"agents": agents})
 
 
-def _chaos(platform: Platform, outage_s: float) -> None:
+def _chaos(platform: LocalPlatform, outage_s: float) -> None:
     for replica in REMOTE_REPLICAS:
         httpx.post(
             f"{platform.url(replica)}/_chaos",
@@ -64,12 +64,14 @@ def _chaos(platform: Platform, outage_s: float) -> None:
         ).raise_for_status()
 
 
-def _targets(platform: Platform) -> list[dict[str, Any]]:
+def _targets(platform: LocalPlatform) -> list[dict[str, Any]]:
     response = httpx.get(f"{platform.prometheus_url}/api/v1/targets").json()
     return response["data"]["activeTargets"]
 
 
-async def test_every_service_of_the_platform_is_a_target_that_is_up(platform: Platform) -> None:
+async def test_every_service_of_the_platform_is_a_target_that_is_up(
+    platform: LocalPlatform,
+) -> None:
     def all_up() -> bool:
         targets = _targets(platform)
         return bool(targets) and all(t["health"] == "up" for t in targets)
@@ -81,7 +83,7 @@ async def test_every_service_of_the_platform_is_a_target_that_is_up(platform: Pl
     assert len([t for t in _targets(platform) if t["labels"]["job"] == "remote"]) == 3
 
 
-async def test_every_recording_rule_of_every_service_has_data(platform: Platform) -> None:
+async def test_every_recording_rule_of_every_service_has_data(platform: LocalPlatform) -> None:
     wanted = [
         (service, slo.name, window)
         for service, slos in service_slos().items()
@@ -107,7 +109,7 @@ async def test_every_recording_rule_of_every_service_has_data(platform: Platform
 
 
 async def test_the_gateway_burn_rate_moves_when_the_remote_is_forced_into_an_outage(
-    platform: Platform,
+    platform: LocalPlatform,
 ) -> None:
     burn = f'{recording_rule_name("5m")}{{service="gateway",slo="invoke-availability"}}'
     _chaos(platform, outage_s=120)
@@ -129,7 +131,7 @@ async def test_the_gateway_burn_rate_moves_when_the_remote_is_forced_into_an_out
 
 @pytest.mark.parametrize("service", sorted(service_slos()))
 def test_every_dashboard_query_is_valid_promql_for_prometheus(
-    platform: Platform, service: str
+    platform: LocalPlatform, service: str
 ) -> None:
     dashboard = render_dashboard(service, service_slos()[service])
     exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", ())]

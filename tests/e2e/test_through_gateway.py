@@ -7,13 +7,13 @@ import uuid
 import httpx
 
 from tests.fixtures.fuzz import run_schemathesis
-from tools.launcher import REMOTE_REPLICAS, Platform
+from tools.launcher import REMOTE_REPLICAS, LocalPlatform
 
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489")
 INVOKE = "query($v: String!) { invoke(input: $v) { output cached latencyMs } }"
 
 
-def _gateway(platform: Platform, *, signed_in: bool = True) -> httpx.Client:
+def _gateway(platform: LocalPlatform, *, signed_in: bool = True) -> httpx.Client:
     """A client of the gateway, with the launcher's dev admin key unless `signed_in=False`."""
     headers = {"Authorization": f"Api-Key {platform.api_key}"} if signed_in else {}
     return httpx.Client(base_url=platform.url("gateway"), timeout=30, headers=headers)
@@ -23,14 +23,14 @@ def _invoke(client: httpx.Client, value: str) -> dict:
     return client.post("/graphql", json={"query": INVOKE, "variables": {"v": value}}).json()
 
 
-def test_graphql_invoke_reaches_the_remote(platform: Platform) -> None:
+def test_graphql_invoke_reaches_the_remote(platform: LocalPlatform) -> None:
     with _gateway(platform) as gateway:
         body = _invoke(gateway, "hello e2e")
 
     assert body["data"]["invoke"]["output"], body
 
 
-def test_kv_set_get_delete(platform: Platform) -> None:
+def test_kv_set_get_delete(platform: LocalPlatform) -> None:
     key = f"e2e-{uuid.uuid4().hex}"
     with _gateway(platform) as gateway:
         written = gateway.put("/api/kv", json={"key": key, "value": "forty-two"})
@@ -44,7 +44,7 @@ def test_kv_set_get_delete(platform: Platform) -> None:
     assert gone.status_code == 404
 
 
-def test_create_a_user_with_an_avatar_and_fetch_it_back(platform: Platform) -> None:
+def test_create_a_user_with_an_avatar_and_fetch_it_back(platform: LocalPlatform) -> None:
     email = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
     with _gateway(platform) as gateway:
         created = gateway.post(
@@ -63,7 +63,7 @@ def test_create_a_user_with_an_avatar_and_fetch_it_back(platform: Platform) -> N
     assert httpx.get(redirect.headers["location"]).content == PNG
 
 
-def test_predict_with_several_agents(platform: Platform) -> None:
+def test_predict_with_several_agents(platform: LocalPlatform) -> None:
     agents = {
         "a": {"vector": [1.0, 2.0], "model": "m1", "agent_type": "scout"},
         "b": {"vector": [3.0, 4.0, 5.0], "model": "m1", "agent_type": "pilot"},
@@ -77,7 +77,7 @@ def test_predict_with_several_agents(platform: Platform) -> None:
     assert {name: results[name]["output"] for name in agents} == {"a": 3.0, "b": 12.0, "c": 0.5}
 
 
-def test_list_the_llms(platform: Platform) -> None:
+def test_list_the_llms(platform: LocalPlatform) -> None:
     with _gateway(platform) as gateway:
         listing = gateway.get("/api/llms")
         one = gateway.get("/api/llms/GPT-4")
@@ -89,7 +89,7 @@ def test_list_the_llms(platform: Platform) -> None:
     assert one.json()["context_window"] == 128000
 
 
-def test_writes_need_credentials_and_services_refuse_direct_calls(platform: Platform) -> None:
+def test_writes_need_credentials_and_services_refuse_direct_calls(platform: LocalPlatform) -> None:
     body = {"key": "no-key", "value": "x"}
     with _gateway(platform, signed_in=False) as anonymous:
         refused = anonymous.put("/api/kv", json=body)
@@ -107,7 +107,7 @@ def test_writes_need_credentials_and_services_refuse_direct_calls(platform: Plat
     assert direct_users.status_code == 401
 
 
-def test_every_service_refuses_unsigned_calls_and_probes_stay_open(platform: Platform) -> None:
+def test_every_service_refuses_unsigned_calls_and_probes_stay_open(platform: LocalPlatform) -> None:
     predict = {"agents": {"a": {"vector": [1.0], "model": "m", "agent_type": "t"}}}
 
     direct = {
@@ -128,7 +128,7 @@ def test_every_service_refuses_unsigned_calls_and_probes_stay_open(platform: Pla
 
 
 def test_fuzzing_every_api_through_the_gateway_with_an_admin_key_finds_no_server_error(
-    platform: Platform,
+    platform: LocalPlatform,
 ) -> None:
     # Every upstream is real and running: a 5xx here is a bug of the gateway or a service.
     run_schemathesis(
@@ -138,7 +138,7 @@ def test_fuzzing_every_api_through_the_gateway_with_an_admin_key_finds_no_server
     )
 
 
-def test_dumbkv_stopped_is_503_problem_then_recovers(platform: Platform) -> None:
+def test_dumbkv_stopped_is_503_problem_then_recovers(platform: LocalPlatform) -> None:
     key = f"e2e-{uuid.uuid4().hex}"
     with _gateway(platform) as gateway:
         assert gateway.put("/api/kv", json={"key": key, "value": "kept"}).status_code == 200
@@ -167,7 +167,7 @@ def _first_success(gateway: httpx.Client, key: str, attempts: int = 100) -> http
     return response
 
 
-def test_remote_killed_gives_circuit_open_or_cached_answers(platform: Platform) -> None:
+def test_remote_killed_gives_circuit_open_or_cached_answers(platform: LocalPlatform) -> None:
     with _gateway(platform) as gateway:
         assert _invoke(gateway, "remember me")["data"]["invoke"]["output"]
         for replica in REMOTE_REPLICAS:

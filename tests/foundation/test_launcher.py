@@ -14,8 +14,8 @@ from tools.launcher import (
     REMOTE_REPLICAS,
     SERVICES,
     CrashLoop,
-    Platform,
-    ServiceSpec,
+    LocalPlatform,
+    LocalService,
     Supervisor,
     _in_dependency_order,
     _waves,
@@ -32,7 +32,7 @@ def test_services_start_after_everything_they_need() -> None:
 
 
 def test_default_ports_follow_the_contract() -> None:
-    platform = Platform(env={})
+    platform = LocalPlatform(env={})
 
     assert platform.ports == {
         "gateway": 8000,
@@ -48,7 +48,7 @@ def test_default_ports_follow_the_contract() -> None:
 
 
 def test_port_variable_moves_a_service_and_its_wiring() -> None:
-    platform = Platform(env={"REMOTE_PORT": "9101"})
+    platform = LocalPlatform(env={"REMOTE_PORT": "9101"})
     gateway = next(spec for spec in SERVICES if spec.name == "gateway")
 
     env = platform.service_env(gateway)
@@ -57,7 +57,7 @@ def test_port_variable_moves_a_service_and_its_wiring() -> None:
 
 
 def test_the_gateway_balances_over_three_remote_replicas_on_their_own_ports() -> None:
-    platform = Platform(env={"REMOTE_PORT": "9101", "REMOTE_3_PORT": "9103"})
+    platform = LocalPlatform(env={"REMOTE_PORT": "9101", "REMOTE_3_PORT": "9103"})
     gateway = next(spec for spec in SERVICES if spec.name == "gateway")
     replicas = [spec for spec in SERVICES if spec.name in REMOTE_REPLICAS]
 
@@ -70,7 +70,7 @@ def test_the_gateway_balances_over_three_remote_replicas_on_their_own_ports() ->
 
 def test_caller_environment_wins_over_launcher_defaults() -> None:
     upstreams = "http://127.0.0.1:9001,http://127.0.0.1:9002"
-    platform = Platform(env={"GATEWAY_REMOTE_URLS": upstreams})
+    platform = LocalPlatform(env={"GATEWAY_REMOTE_URLS": upstreams})
     gateway = next(spec for spec in SERVICES if spec.name == "gateway")
 
     env = platform.service_env(gateway)
@@ -80,8 +80,8 @@ def test_caller_environment_wins_over_launcher_defaults() -> None:
 
 
 def test_dependency_cycle_is_refused() -> None:
-    a = ServiceSpec("a", "a", "A_PORT", 1, needs=("b",))
-    b = ServiceSpec("b", "b", "B_PORT", 2, needs=("a",))
+    a = LocalService("a", "a", "A_PORT", 1, needs=("b",))
+    b = LocalService("b", "b", "B_PORT", 2, needs=("a",))
 
     with pytest.raises(ValueError, match="cycle"):
         _in_dependency_order([a, b])
@@ -126,7 +126,9 @@ REMOTE_ONLY = tuple(spec for spec in SERVICES if spec.name == "remote")
 def test_a_port_held_by_another_server_fails_the_start_by_name(
     impostor: int, tmp_path: Path
 ) -> None:
-    platform = Platform(services=REMOTE_ONLY, env={"REMOTE_PORT": str(impostor)}, data_dir=tmp_path)
+    platform = LocalPlatform(
+        services=REMOTE_ONLY, env={"REMOTE_PORT": str(impostor)}, data_dir=tmp_path
+    )
 
     with pytest.raises(RuntimeError, match=rf"remote: cannot listen on .*:{impostor}.*REMOTE_PORT"):
         platform.start()
@@ -134,7 +136,7 @@ def test_a_port_held_by_another_server_fails_the_start_by_name(
 
 
 def test_port_zero_serves_the_service_on_a_port_the_launcher_bound(tmp_path: Path) -> None:
-    platform = Platform(
+    platform = LocalPlatform(
         services=REMOTE_ONLY, env={"REMOTE_PORT": "0", "PROMETHEUS_PORT": "0"}, data_dir=tmp_path
     )
     platform.start()
@@ -160,8 +162,8 @@ class _Clock:
 
 
 @pytest.fixture
-def remote_only(tmp_path: Path) -> Iterator[Platform]:
-    platform = Platform(
+def remote_only(tmp_path: Path) -> Iterator[LocalPlatform]:
+    platform = LocalPlatform(
         services=REMOTE_ONLY, env={"REMOTE_PORT": "0", "PROMETHEUS_PORT": "0"}, data_dir=tmp_path
     )
     platform.start()
@@ -171,14 +173,14 @@ def remote_only(tmp_path: Path) -> Iterator[Platform]:
         platform.stop()
 
 
-def _crash(platform: Platform, name: str) -> None:
+def _crash(platform: LocalPlatform, name: str) -> None:
     process = platform.processes[name]
     process.kill()
     process.wait(timeout=10)
 
 
 def test_a_crashed_service_is_restarted_on_its_port_after_its_backoff(
-    remote_only: Platform,
+    remote_only: LocalPlatform,
 ) -> None:
     clock, lines = _Clock(), []
     supervisor = Supervisor(remote_only, log=lines.append, clock=clock, first_delay_s=2.0)
@@ -197,7 +199,7 @@ def test_a_crashed_service_is_restarted_on_its_port_after_its_backoff(
     assert lines[-1] == "launcher: restarted remote"
 
 
-def test_a_service_that_keeps_crashing_stops_the_supervisor(remote_only: Platform) -> None:
+def test_a_service_that_keeps_crashing_stops_the_supervisor(remote_only: LocalPlatform) -> None:
     clock = _Clock()
     supervisor = Supervisor(remote_only, log=lambda _line: None, clock=clock, crash_limit=3)
 
@@ -212,7 +214,7 @@ def test_a_service_that_keeps_crashing_stops_the_supervisor(remote_only: Platfor
         supervisor.check()
 
 
-def test_crashes_spread_wider_than_the_window_never_give_up(remote_only: Platform) -> None:
+def test_crashes_spread_wider_than_the_window_never_give_up(remote_only: LocalPlatform) -> None:
     clock = _Clock()
     supervisor = Supervisor(remote_only, log=lambda _line: None, clock=clock, crash_limit=2)
 
@@ -227,7 +229,7 @@ def test_crashes_spread_wider_than_the_window_never_give_up(remote_only: Platfor
 
 def test_local_aws_restarts_with_the_services_that_keep_state_in_it(tmp_path: Path) -> None:
     users = tuple(spec for spec in SERVICES if spec.name == "users")
-    platform = Platform(
+    platform = LocalPlatform(
         services=users, env={"USERS_PORT": "0", "PROMETHEUS_PORT": "0"}, data_dir=tmp_path
     )
     platform.start()

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fixtures.predictor import FAST_BACKEND, Platform, start_platform
+from tests.fixtures.predictor import FAST_BACKEND, PredictorWithBackend, start_platform
 
 
 @pytest.fixture(scope="package")
-def fast_platform() -> Iterator[Platform]:
+def fast_platform() -> Iterator[PredictorWithBackend]:
     """Defaults (64 per batch, 50 ms wait, 8 in flight) over a 50-100 ms backend."""
     platform = start_platform(FAST_BACKEND, {})
     try:
@@ -21,7 +21,7 @@ def fast_platform() -> Iterator[Platform]:
 
 
 @pytest.fixture(scope="package")
-def gated_platform() -> Iterator[Platform]:
+def gated_platform() -> Iterator[PredictorWithBackend]:
     """One batch in flight per key, two agents queued per key, no wait: with the backend
     paused, a test holds a key's only slot and fills its queue deterministically."""
     platform = start_platform(

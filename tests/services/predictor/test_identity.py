@@ -12,7 +12,7 @@ from identity import Identity
 from identity.client import SignedCaller
 from tests.fixtures.predictor import (
     FAST_BACKEND,
-    Platform,
+    PredictorWithBackend,
     agent,
     start_backend,
     start_platform,
@@ -22,7 +22,7 @@ SECRET = "predictor-test-identity-secret-0123456789"  # pragma: allowlist secret
 
 
 @pytest.fixture(scope="module")
-def guarded() -> Iterator[Platform]:
+def guarded() -> Iterator[PredictorWithBackend]:
     platform = start_platform(FAST_BACKEND, {"PLATFORM_IDENTITY_SECRET": SECRET})
     try:
         yield platform
@@ -31,7 +31,7 @@ def guarded() -> Iterator[Platform]:
         platform.backend.stop()
 
 
-def test_an_unsigned_direct_prediction_is_401(guarded: Platform) -> None:
+def test_an_unsigned_direct_prediction_is_401(guarded: PredictorWithBackend) -> None:
     body = {"agents": {"a": agent([1.0, 2.0], "m", "t")}}
 
     response = httpx.post(f"{guarded.predictor.url}/predict", json=body)
@@ -40,7 +40,7 @@ def test_an_unsigned_direct_prediction_is_401(guarded: Platform) -> None:
     assert response.headers["content-type"].startswith("application/problem+json")
 
 
-def test_a_prediction_signed_as_the_gateway_signs_is_served(guarded: Platform) -> None:
+def test_a_prediction_signed_as_the_gateway_signs_is_served(guarded: PredictorWithBackend) -> None:
     body = {"agents": {"a": agent([1.0, 2.0], "m", "t")}}
     auth = SignedCaller(SECRET.encode(), Identity("alice", "api-key"))
 
@@ -50,7 +50,7 @@ def test_a_prediction_signed_as_the_gateway_signs_is_served(guarded: Platform) -
     assert response.json()["results"]["a"]["output"] == 3.0
 
 
-def test_probes_need_no_identity(guarded: Platform) -> None:
+def test_probes_need_no_identity(guarded: PredictorWithBackend) -> None:
     assert httpx.get(f"{guarded.predictor.url}/livez").status_code == 200
     assert httpx.get(f"{guarded.predictor.url}/readyz").status_code == 200
 

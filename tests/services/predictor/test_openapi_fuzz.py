@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from tests.fixtures.fuzz import run_schemathesis
-from tests.fixtures.predictor import FAST_BACKEND, Platform, start_backend
+from tests.fixtures.predictor import FAST_BACKEND, PredictorWithBackend, start_backend
 
 
-def test_predictor_openapi_fuzzing_finds_no_server_error(fast_platform: Platform) -> None:
+def test_predictor_openapi_fuzzing_finds_no_server_error(
+    fast_platform: PredictorWithBackend,
+) -> None:
     run_schemathesis(fast_platform.predictor.url)
 
 

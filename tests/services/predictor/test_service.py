@@ -11,16 +11,16 @@ import httpx
 import pytest
 
 from tests.fixtures.polling import wait_until
-from tests.fixtures.predictor import Platform, agent
+from tests.fixtures.predictor import PredictorWithBackend, agent
 
 
-async def post(platform: Platform, agents: dict, **headers: str) -> httpx.Response:
+async def post(platform: PredictorWithBackend, agents: dict, **headers: str) -> httpx.Response:
     async with httpx.AsyncClient(base_url=platform.predictor.url, timeout=30) as client:
         return await client.post("/predict", json={"agents": agents}, headers=headers)
 
 
 async def test_concurrent_clients_share_far_fewer_backend_calls_than_agents(
-    fast_platform: Platform,
+    fast_platform: PredictorWithBackend,
 ) -> None:
     clients = 100
     requests = [
@@ -47,7 +47,9 @@ async def test_concurrent_clients_share_far_fewer_backend_calls_than_agents(
     assert calls * 5 <= agents_sent, f"{calls} backend calls for {agents_sent} agents"
 
 
-async def test_a_failing_model_fails_only_its_agents_with_a_200(fast_platform: Platform) -> None:
+async def test_a_failing_model_fails_only_its_agents_with_a_200(
+    fast_platform: PredictorWithBackend,
+) -> None:
     response = await post(
         fast_platform,
         {
@@ -65,7 +67,9 @@ async def test_a_failing_model_fails_only_its_agents_with_a_200(fast_platform: P
     assert "output" not in results["bad"]
 
 
-async def test_a_request_whose_agents_all_failed_is_a_502_problem(fast_platform: Platform) -> None:
+async def test_a_request_whose_agents_all_failed_is_a_502_problem(
+    fast_platform: PredictorWithBackend,
+) -> None:
     response = await post(fast_platform, {"x": agent([1.0], "broken", "t")})
 
     assert response.status_code == 502
@@ -92,7 +96,7 @@ async def test_a_request_whose_agents_all_failed_is_a_502_problem(fast_platform:
     ],
 )
 async def test_bad_input_is_a_422_before_any_backend_call(
-    fast_platform: Platform, agents: dict
+    fast_platform: PredictorWithBackend, agents: dict
 ) -> None:
     before = (await fast_platform.backend_stats())["calls"]
 
@@ -103,7 +107,9 @@ async def test_bad_input_is_a_422_before_any_backend_call(
 
 
 @pytest.mark.parametrize("token", ["1e999", "NaN", "Infinity", "-Infinity"])
-async def test_non_finite_elements_are_a_422(fast_platform: Platform, token: str) -> None:
+async def test_non_finite_elements_are_a_422(
+    fast_platform: PredictorWithBackend, token: str
+) -> None:
     body = f'{{"agents": {{"a": {{"vector": [{token}], "model": "m", "agent_type": "t"}}}}}}'
     async with httpx.AsyncClient(base_url=fast_platform.predictor.url) as client:
         response = await client.post(
@@ -113,7 +119,9 @@ async def test_non_finite_elements_are_a_422(fast_platform: Platform, token: str
     assert response.status_code == 422
 
 
-async def test_a_full_queue_answers_429_with_retry_after(gated_platform: Platform) -> None:
+async def test_a_full_queue_answers_429_with_retry_after(
+    gated_platform: PredictorWithBackend,
+) -> None:
     platform = gated_platform
     platform.control("pause")
     try:
@@ -135,7 +143,9 @@ async def test_a_full_queue_answers_429_with_retry_after(gated_platform: Platfor
     assert (await waiting).json()["results"]["w2"]["output"] == 3.0
 
 
-async def test_a_client_that_disconnects_leaves_no_stranded_work(gated_platform: Platform) -> None:
+async def test_a_client_that_disconnects_leaves_no_stranded_work(
+    gated_platform: PredictorWithBackend,
+) -> None:
     platform = gated_platform
     platform.control("pause")
     try:
@@ -159,7 +169,9 @@ async def test_a_client_that_disconnects_leaves_no_stranded_work(gated_platform:
     assert stats["rows_by_key"]["d/gone"] == 2  # the holder and the later agent, never 777
 
 
-async def test_agents_still_queued_at_their_deadline_get_a_504(gated_platform: Platform) -> None:
+async def test_agents_still_queued_at_their_deadline_get_a_504(
+    gated_platform: PredictorWithBackend,
+) -> None:
     platform = gated_platform
     platform.control("pause")
     try:
@@ -179,16 +191,18 @@ async def test_agents_still_queued_at_their_deadline_get_a_504(gated_platform: P
     assert (await platform.backend_stats())["rows_by_key"]["e/late"] == 1
 
 
-async def _calls(platform: Platform, key: str, count: int) -> bool:
+async def _calls(platform: PredictorWithBackend, key: str, count: int) -> bool:
     return (await platform.backend_stats())["calls_by_key"].get(key, 0) >= count
 
 
-async def _queued(platform: Platform, model: str, agent_type: str, count: int) -> bool:
+async def _queued(platform: PredictorWithBackend, model: str, agent_type: str, count: int) -> bool:
     value = await platform.metric("predictor_queue_length", model=model, agent_type=agent_type)
     return value == count
 
 
-async def _dropped(platform: Platform, model: str, agent_type: str, reason: str, n: int) -> bool:
+async def _dropped(
+    platform: PredictorWithBackend, model: str, agent_type: str, reason: str, n: int
+) -> bool:
     value = await platform.metric(
         "predictor_dropped_total", model=model, agent_type=agent_type, reason=reason
     )
@@ -199,7 +213,7 @@ OVERFLOWING = [1e308, 1e308]  # finite elements whose sum is not
 
 
 async def test_an_agent_whose_output_overflows_fails_alone_and_spares_its_batch(
-    fast_platform: Platform,
+    fast_platform: PredictorWithBackend,
 ) -> None:
     response = await post(
         fast_platform,
@@ -216,7 +230,7 @@ async def test_an_agent_whose_output_overflows_fails_alone_and_spares_its_batch(
 
 
 async def test_a_request_whose_only_agent_overflows_is_a_422_problem(
-    fast_platform: Platform,
+    fast_platform: PredictorWithBackend,
 ) -> None:
     response = await post(fast_platform, {"x": agent(OVERFLOWING, "overflow", "t")})
 
@@ -226,7 +240,7 @@ async def test_a_request_whose_only_agent_overflows_is_a_422_problem(
 
 
 async def test_repeated_poisoned_requests_leave_the_models_breaker_closed(
-    fast_platform: Platform,
+    fast_platform: PredictorWithBackend,
 ) -> None:
     poisoned = 25  # above the backend breaker's 20-call minimum
     statuses = [
@@ -241,7 +255,9 @@ async def test_repeated_poisoned_requests_leave_the_models_breaker_closed(
     assert healthy.json()["results"]["y"]["output"] == 3.0
 
 
-async def test_the_backend_names_the_rows_it_rejects_with_a_422(fast_platform: Platform) -> None:
+async def test_the_backend_names_the_rows_it_rejects_with_a_422(
+    fast_platform: PredictorWithBackend,
+) -> None:
     async with httpx.AsyncClient(base_url=fast_platform.backend.url) as client:
         response = await client.post(
             "/v1/models/m/infer",

@@ -72,7 +72,7 @@ def connect(path: Path) -> sqlite3.Connection:
 # A write: applied to the writer connection inside the batch's transaction; returns
 # the new version or raises Conflict.
 Write = Callable[[sqlite3.Connection], int | None]
-Outcome = tuple["_Pending", int | None, BaseException | None]
+CommitOutcome = tuple["_Pending", int | None, BaseException | None]
 
 
 @dataclass
@@ -151,7 +151,7 @@ class GroupCommitWriter:
         connection, committer = self._connection, self._committer
         assert connection is not None, "start() first"
         assert committer is not None, "start() first"
-        outcomes: list[Outcome] = []
+        outcomes: list[CommitOutcome] = []
         try:
             connection.execute("BEGIN IMMEDIATE")
             for pending in batch:
@@ -189,7 +189,7 @@ class GroupCommitWriter:
             self.commit_s = 0.8 * self.commit_s + 0.2 * elapsed
 
     def _after_thread(
-        self, batch: list[_Pending], outcomes: list[Outcome], finished: asyncio.Future[None]
+        self, batch: list[_Pending], outcomes: list[CommitOutcome], finished: asyncio.Future[None]
     ) -> None:
         error = finished.exception()
         if error is None:
@@ -198,7 +198,7 @@ class GroupCommitWriter:
             assert self._connection is not None
             self._failed(self._connection, batch, error)
 
-    def _committed(self, outcomes: list[Outcome]) -> None:
+    def _committed(self, outcomes: list[CommitOutcome]) -> None:
         self.in_flight = 0
         self.commits += 1
         _settle(outcomes)
@@ -221,7 +221,7 @@ class GroupCommitWriter:
             self._idle.set()
 
 
-def _settle(outcomes: list[Outcome]) -> None:
+def _settle(outcomes: list[CommitOutcome]) -> None:
     for pending, outcome, error in outcomes:
         if pending.future.cancelled():
             continue

@@ -14,7 +14,7 @@ from observability.app import ErrorMapping
 from predictor.batcher import AgentFailure, QueueFull, ShuttingDown
 from predictor.deps import Predictor
 from predictor.models import PredictRequest, PredictResponse
-from predictor.service import AgentInput, DimensionMismatch, Outcome
+from predictor.service import AgentInput, AgentOutcome, DimensionMismatch
 
 CLIENT_CLOSED_REQUEST = 499  # nginx's code: logged and counted, never seen by the client
 
@@ -102,7 +102,7 @@ async def predict(body: PredictRequest, request: Request, service: Predictor) ->
     return _render(agents, results)
 
 
-def _render(agents: dict[str, AgentInput], results: dict[str, Outcome]) -> Response:
+def _render(agents: dict[str, AgentInput], results: dict[str, AgentOutcome]) -> Response:
     entries: dict[str, dict[str, Any]] = {}
     codes: set[str] = set()
     for agent_id, outcome in results.items():

@@ -35,14 +35,14 @@ class DimensionMismatch(Exception):
         self.lengths = dict(lengths)
 
 
-Outcome = float | AgentFailure
+AgentOutcome = float | AgentFailure
 
 
 class PredictionService:
     def __init__(self, batcher: KeyedBatcher) -> None:
         self.batcher = batcher
 
-    async def predict(self, agents: Mapping[str, AgentInput]) -> dict[str, Outcome]:
+    async def predict(self, agents: Mapping[str, AgentInput]) -> dict[str, AgentOutcome]:
         """Every agent's output or failure. Raises `DimensionMismatch` (nothing queued),
         `QueueFull` / `ShuttingDown` from admission. Cancelling this coroutine (the client
         went away) withdraws its queued agents: they never reach the backend."""
@@ -60,7 +60,7 @@ class PredictionService:
             self.batcher.withdraw(futures, reason="cancelled")
             raise
         self.batcher.withdraw(list(pending), reason="expired")
-        results: dict[str, Outcome] = {}
+        results: dict[str, AgentOutcome] = {}
         for agent_id, future in zip(ids, futures, strict=True):
             if future in pending or future.cancelled():
                 results[agent_id] = AgentFailure("deadline_exceeded", "the deadline passed")

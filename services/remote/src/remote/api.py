@@ -13,7 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from observability import problem_response
 from observability.app import ErrorMapping
 from remote.deps import Faults, RemoteSettings, Serial
-from remote.faults import ChaosDisabled, ChaosTokenRejected, FaultModel, Outcome, check_chaos_token
+from remote.faults import (
+    ChaosDisabled,
+    ChaosTokenRejected,
+    FaultModel,
+    FaultOutcome,
+    check_chaos_token,
+)
 from remote.settings import Settings
 
 ERRORS: dict[type[Exception], ErrorMapping] = {ChaosDisabled: 404, ChaosTokenRejected: 401}
@@ -81,15 +87,15 @@ async def _answer(body: InvokeRequest, settings: Settings, faults: FaultModel) -
     decision = faults.decide(trigger_enabled=body.circuit_breaker_trigger_enabled)
     if decision.delay_s:
         await asyncio.sleep(decision.delay_s)
-    if decision.outcome is Outcome.OK:
+    if decision.outcome is FaultOutcome.OK:
         output = base64.b64encode(body.input.encode()).decode()
         return JSONResponse({"latency_ms": decision.latency_ms, "output": output})
     if settings.faithful_errors:
         # The original answered every failure (its 503 path crashed) as a plain 500.
         return PlainTextResponse("Internal Server Error", status_code=500)
-    if decision.outcome is Outcome.UNAVAILABLE:
+    if decision.outcome is FaultOutcome.UNAVAILABLE:
         return problem_response(503, detail="injected: service unavailable")
-    if decision.outcome is Outcome.OUTAGE:
+    if decision.outcome is FaultOutcome.OUTAGE:
         return problem_response(500, detail="injected: outage in progress")
     return problem_response(500, detail="injected: internal error")
 

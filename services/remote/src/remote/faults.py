@@ -33,7 +33,7 @@ def check_chaos_token(configured: str | None, presented: str | None) -> None:
         raise ChaosTokenRejected("missing or wrong X-Chaos-Token")
 
 
-class Outcome(StrEnum):
+class FaultOutcome(StrEnum):
     OK = "ok"
     UNAVAILABLE = "unavailable"  # 503
     ERROR = "error"  # 500
@@ -41,8 +41,8 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class Decision:
-    outcome: Outcome
+class FaultDecision:
+    outcome: FaultOutcome
     delay_s: float  # how long to wait before answering (latency, or a stall)
     latency_ms: int  # the latency reported in a successful body (unscaled, as the original)
     stalled: bool = False
@@ -84,14 +84,14 @@ class FaultModel:
         self.forced_latency_ms = latency_ms
         self.forced_latency_until = self.clock() + seconds
 
-    def decide(self, *, trigger_enabled: bool) -> Decision:
+    def decide(self, *, trigger_enabled: bool) -> FaultDecision:
         """What to do with one `/invoke` call."""
         self.invocations += 1
         s = self.settings
         if self.clock() < self.forced_outage_until or (
             trigger_enabled and self.in_scheduled_outage()
         ):
-            return Decision(Outcome.OUTAGE, 0.0, 0)
+            return FaultDecision(FaultOutcome.OUTAGE, 0.0, 0)
         latency_ms = self.rng.randint(s.latency_min_ms, max(s.latency_max_ms, s.latency_min_ms))
         if self.forced_latency_ms is not None and self.clock() < self.forced_latency_until:
             latency_ms = self.forced_latency_ms
@@ -100,7 +100,7 @@ class FaultModel:
         error = self.rng.random() < s.failure_500_rate
         delay = self.scaled(latency_ms / 1000) + (self.scaled(s.stall_s) if stalled else 0.0)
         if unavailable:
-            return Decision(Outcome.UNAVAILABLE, delay, latency_ms, stalled)
+            return FaultDecision(FaultOutcome.UNAVAILABLE, delay, latency_ms, stalled)
         if error:
-            return Decision(Outcome.ERROR, delay, latency_ms, stalled)
-        return Decision(Outcome.OK, delay, latency_ms, stalled)
+            return FaultDecision(FaultOutcome.ERROR, delay, latency_ms, stalled)
+        return FaultDecision(FaultOutcome.OK, delay, latency_ms, stalled)

@@ -25,7 +25,7 @@ import structlog
 from gateway.auth.api_keys import ApiKeyRejected, KeyStore
 from gateway.auth.oidc import IssuerUnavailable, JwtVerifier, TokenRejected
 from gateway.auth.policy import AuthMode, Forbidden, Unauthenticated, authorize, required_access
-from gateway.auth.ratelimit import Decision, Limit, RateLimiter
+from gateway.auth.ratelimit import Limit, RateDecision, RateLimiter
 from identity import Identity
 from resilience import deadlines
 
@@ -40,7 +40,7 @@ class BadCredentials(Exception):
 class RateLimited(Exception):
     """The caller's bucket is empty: `decision` says when a token is back."""
 
-    def __init__(self, decision: Decision) -> None:
+    def __init__(self, decision: RateDecision) -> None:
         super().__init__(f"rate limit exceeded: retry in {decision.retry_after_s} s")
         self.decision = decision
 
@@ -62,7 +62,7 @@ class Admission:
     headers go on the answer whatever the outcome), and the refusal, if any."""
 
     caller: Identity
-    rate_limit: Decision | None = None
+    rate_limit: RateDecision | None = None
     refusal: Refusal | None = None
 
 
@@ -132,7 +132,7 @@ class EdgeGuard:
             return Admission(who, decision, DeadlinePassed())
         return Admission(who, decision)
 
-    def _rate_limit(self, who: Identity, client_ip: str) -> Decision | None:
+    def _rate_limit(self, who: Identity, client_ip: str) -> RateDecision | None:
         if who.is_anonymous:
             return self.limiter.take(f"ip:{client_ip}", self.anonymous_limit)
         return self.limiter.take(f"{who.method}:{who.key_id or who.subject}", self.identified_limit)

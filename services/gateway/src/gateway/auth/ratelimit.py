@@ -32,7 +32,7 @@ class Limit:
 
 
 @dataclass(frozen=True)
-class Decision:
+class RateDecision:
     allowed: bool
     limit: int
     remaining: int
@@ -60,7 +60,7 @@ class RateLimiter:
         self.clock = clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
-    def take(self, key: str, limit: Limit) -> Decision | None:
+    def take(self, key: str, limit: Limit) -> RateDecision | None:
         """None when `limit` is disabled; otherwise whether this request may proceed."""
         if not limit.enabled:
             return None
@@ -73,7 +73,7 @@ class RateLimiter:
         self._buckets[key] = (tokens, now)
         if len(self._buckets) > self.max_buckets:
             self._buckets.popitem(last=False)
-        return Decision(
+        return RateDecision(
             allowed=allowed,
             limit=limit.burst,
             remaining=math.floor(tokens),
