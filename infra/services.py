@@ -258,6 +258,8 @@ def service_specs(cfg: StackConfig, endpoints: Endpoints) -> list[ServiceSpec]:
                 replicas=1,
                 max_replicas=2,
                 slos=remote.slos.SLOS,
+                # It refuses unsigned calls, as every service does; the gateway signs.
+                secret_env=IDENTITY_SECRET_ENV,
                 # The original stalls 5% of requests for 300 s: do not wait for them on shutdown.
                 termination_grace_s=10,
             )

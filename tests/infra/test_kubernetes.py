@@ -299,7 +299,7 @@ def test_gateway_and_the_services_share_one_generated_identity_secret(dev: Progr
     objs = _objects(dev)
     assert _find(objs, "Secret", "platform-identity")["type"] == "Opaque"  # value: random
 
-    for service in ("gateway", "dumbkv", "users", "predictor"):
+    for service in ("gateway", "dumbkv", "users", "predictor", "remote"):
         (container,) = _find(objs, "Deployment", service)["spec"]["template"]["spec"]["containers"]
         env = {e["name"]: e for e in container["env"]}
         ref = env["PLATFORM_IDENTITY_SECRET"]["valueFrom"]["secretKeyRef"]
