@@ -112,3 +112,25 @@ async def test_the_background_purge_outlives_an_unavailable_database() -> None:
         await wait_until(lambda: store.calls >= 2, within=5)
 
     assert store.calls >= 2
+
+
+class BuggyStore:
+    """A store whose first purge hits a bug (not an outage), then works."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def purge_expired(self, *, limit: int) -> int:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("a statement the schema does not fit")
+        return 0
+
+
+async def test_the_background_purge_outlives_an_unexpected_error() -> None:
+    store = BuggyStore()
+
+    async with purging(store, interval_s=0.001, batch_size=10):  # type: ignore[arg-type]
+        await wait_until(lambda: store.calls >= 2, within=5)
+
+    assert store.calls >= 2

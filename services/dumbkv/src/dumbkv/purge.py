@@ -45,6 +45,8 @@ async def _every(store: KVStore, interval_s: float, batch_size: int) -> None:
             purged = await purge_expired_rows(store, batch_size=batch_size)
         except StoreUnavailable as error:  # the database is down: the next run retries
             log.warning("purge of expired rows skipped: %s", error)
+        except Exception:  # a bug must not end the purge for the process's lifetime
+            log.exception("purge of expired rows failed")
         else:
             if purged:
                 log.info("purged %d expired rows", purged)
