@@ -570,14 +570,22 @@ def database_admin_secret(spec: ServiceSpec, role: DatabaseRole, p: ClusterTarge
     }
 
 
+def _job_container(spec: ServiceSpec, p: ClusterTarget, name: str, command: list[str]) -> Obj:
+    """The service's container (image, env, hardening) running `command` once: a Job's,
+    so without the server's ports, probes and shutdown hook."""
+    container = _container(spec, p)
+    container.update(name=name, command=command)
+    for key in ("ports", "startupProbe", "livenessProbe", "readinessProbe", "lifecycle"):
+        container.pop(key)
+    return container
+
+
 def database_role_job(spec: ServiceSpec, role: DatabaseRole, p: ClusterTarget) -> Obj:
     """The Job that makes `role.user` (from the service's own image, pinned like it)."""
     name = f"{spec.name}-db-role"
     secret = f"{spec.name}-db-admin"
-    container = _container(spec, p)
+    container = _job_container(spec, p, "role", ["python", "-c", ROLE_SCRIPT])
     container.update(
-        name="role",
-        command=["python", "-c", ROLE_SCRIPT],
         env=[
             {"name": "APP_USER", "value": role.user},
             *({"name": k, "value": v} for k, v in POSTGRES_TLS_ENV.items()),
@@ -588,8 +596,6 @@ def database_role_job(spec: ServiceSpec, role: DatabaseRole, p: ClusterTarget) -
         ],
         volumeMounts=[{"name": "tmp", "mountPath": "/tmp"}],  # noqa: S108 - an emptyDir
     )
-    for key in ("ports", "startupProbe", "livenessProbe", "readinessProbe", "lifecycle"):
-        container.pop(key)
     pod = deployment(spec, p)["spec"]["template"]["spec"]
     return {
         "apiVersion": "batch/v1",
@@ -637,10 +643,7 @@ def cron_job(spec: ServiceSpec, job: CronJob, p: ClusterTarget) -> Obj:
     hardening) without ports or probes, as the service's ServiceAccount. One run at a
     time (Forbid), none caught up after an outage beyond its deadline."""
     name = f"{spec.name}-{job.name}"
-    container = _container(spec, p)
-    container.update(name=job.name, command=list(job.command))
-    for key in ("ports", "startupProbe", "livenessProbe", "readinessProbe", "lifecycle"):
-        container.pop(key)
+    container = _job_container(spec, p, job.name, list(job.command))
     pod = deployment(spec, p)["spec"]["template"]["spec"]
     return {
         "apiVersion": "batch/v1",
