@@ -92,43 +92,30 @@ def test_a_run_stops_after_its_batch_budget(location: tuple[str, str]) -> None:
     with_store(location, body)
 
 
-class FlakyStore:
-    """A store whose first purge finds the database down; later ones find nothing expired."""
+class FailingOnceStore:
+    """A store whose first purge raises `error`; later ones find nothing expired."""
 
-    def __init__(self) -> None:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
         self.calls = 0
 
     async def purge_expired(self, *, limit: int) -> int:
         self.calls += 1
         if self.calls == 1:
-            raise StoreUnavailable("database restarting")
+            raise self.error
         return 0
 
 
-async def test_the_background_purge_outlives_an_unavailable_database() -> None:
-    store = FlakyStore()
-
-    async with purging(store, interval_s=0.001, batch_size=10):  # type: ignore[arg-type]
-        await wait_until(lambda: store.calls >= 2, within=5)
-
-    assert store.calls >= 2
-
-
-class BuggyStore:
-    """A store whose first purge hits a bug (not an outage), then works."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    async def purge_expired(self, *, limit: int) -> int:
-        self.calls += 1
-        if self.calls == 1:
-            raise RuntimeError("a statement the schema does not fit")
-        return 0
-
-
-async def test_the_background_purge_outlives_an_unexpected_error() -> None:
-    store = BuggyStore()
+@pytest.mark.parametrize(
+    "error",
+    [
+        StoreUnavailable("database restarting"),  # an outage: the next run retries
+        RuntimeError("a statement the schema does not fit"),  # a bug: logged, not fatal
+    ],
+    ids=["unavailable-database", "unexpected-error"],
+)
+async def test_the_background_purge_outlives_a_failed_run(error: Exception) -> None:
+    store = FailingOnceStore(error)
 
     async with purging(store, interval_s=0.001, batch_size=10):  # type: ignore[arg-type]
         await wait_until(lambda: store.calls >= 2, within=5)
