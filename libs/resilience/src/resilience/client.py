@@ -144,7 +144,6 @@ class ResilientClient:
             breaker = self._pipeline.breaker(endpoint.url)
             if breaker is not None:
                 self._breakers[endpoint.url] = breaker
-        self._budget = self._pipeline.budget
         self._latency = LatencyTracker()
         self._addresses = {
             e.url: (urlsplit(e.url).hostname or "", str(urlsplit(e.url).port or ""))
@@ -216,8 +215,13 @@ class ResilientClient:
         """
         method = method.upper()
         idempotent = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
-        send = {"json": json, "content": content, "params": params, "headers": headers}
-        send["auth"] = auth
+        send = {
+            "json": json,
+            "content": content,
+            "params": params,
+            "headers": headers,
+            "auth": auth,
+        }
 
         async def attempts(deadline: float) -> httpx.Response:
             return await self._with_retries(method, path, idempotent, deadline, send)
@@ -309,7 +313,7 @@ class ResilientClient:
                     hedge_at = latest + self._expected_latency()
                 if hedge_at is not None and now >= hedge_at:
                     hedges_left -= 1
-                    if self._budget.try_retry():
+                    if self._pipeline.budget.try_retry():
                         acquiring = start_acquire("hedge")
                     else:
                         self._metrics.budget_exhausted.labels(self.name).inc()
