@@ -2,7 +2,7 @@
 
 Read from the source tree (ast, not imports), so a new service is held to it from its
 first commit: settings.py, app.py built on `observability.create_app`, deps.py, api.py
-holding every route, domain modules that import no web framework and raise no HTTP
+holding every route (dependencies and routes `async def`), domain modules that import no web framework and raise no HTTP
 errors, the gateway's identity verified, and a README with the same sections.
 """
 
@@ -76,6 +76,36 @@ def test_routes_are_declared_only_in_api_py(package: Path) -> None:
         and any(marker in path.read_text() for marker in ("APIRouter(", "GraphQLRouter(", "@app."))
     ]
     assert declaring == []
+
+
+def _plain_defs_on_the_request_path(module: Path) -> list[str]:
+    """Dependencies (every function of deps.py) and route handlers of api.py that are
+    plain `def`: FastAPI runs those in its thread pool, a hop to a worker thread and
+    back (and a fight for the GIL with the event loop) on every request."""
+    tree = ast.parse(module.read_text())
+    if module.name == "deps.py":
+        functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+    else:
+        functions = [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef)
+            and any(
+                isinstance(d, ast.Call) and isinstance(d.func, ast.Attribute)
+                and isinstance(d.func.value, ast.Name) and d.func.value.id in ("router", "app")
+                for d in node.decorator_list
+            )
+        ]  # fmt: skip
+    return [function.name for function in functions]
+
+
+def test_dependencies_and_routes_run_on_the_event_loop(package: Path) -> None:
+    plain = {
+        name: found
+        for name in ("deps.py", "api.py")
+        if (package / name).exists() and (found := _plain_defs_on_the_request_path(package / name))
+    }
+    assert plain == {}
 
 
 def test_domain_modules_import_no_web_framework_and_raise_no_http_error(package: Path) -> None:
