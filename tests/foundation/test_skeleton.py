@@ -2,8 +2,9 @@
 
 Read from the source tree (ast, not imports), so a new service is held to it from its
 first commit: settings.py, app.py built on `observability.create_app`, deps.py, api.py
-holding every route (dependencies and routes `async def`), domain modules that import no web framework and raise no HTTP
-errors, the gateway's identity verified, and a README with the same sections.
+holding every route (dependencies and routes `async def`), domain modules that import
+no web framework and raise no HTTP errors, the gateway's identity verified, and a
+README with the same sections.
 """
 
 from __future__ import annotations

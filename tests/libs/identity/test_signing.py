@@ -174,3 +174,31 @@ def test_a_forgotten_nonce_can_be_used_again() -> None:
     cache.forget("n1")
 
     assert cache.first_use("n1", now=0.0)
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ("!!not-base64!!", "not base64url JSON"),
+        ("WzEsMl0", "not an object"),  # [1,2]
+        ("eyJtZXRob2QiOiJhcGkta2V5In0", "lacks a subject"),  # {"method":"api-key"}
+    ],
+)
+def test_a_validly_signed_payload_that_is_no_identity_is_refused_every_time(
+    payload: str, reason: str
+) -> None:
+    from identity.signing import _mac, body_digest
+
+    fields = (str(int(NOW * 1000)), "nonce", body_digest(BODY), payload)
+    header = ".".join(("v2", *fields, _mac(SECRET, "PUT", "/kv", QUERY.decode(), fields)))
+
+    for _ in range(2):  # the decoded identities are cached: a refusal must not be
+        with pytest.raises(InvalidIdentity, match=reason):
+            verify(SECRET, "PUT", "/kv", header, query=QUERY, body=BODY, now=NOW)
+
+
+def test_callers_with_the_same_payload_get_equal_identities() -> None:
+    first = verify(SECRET, "PUT", "/kv", signed(), query=QUERY, body=BODY, now=NOW)
+    second = verify(SECRET, "PUT", "/kv", signed(), query=QUERY, body=BODY, now=NOW)
+
+    assert first == second == ALICE
