@@ -9,23 +9,22 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from dumbkv.crypto import DecryptionError
-from dumbkv.deps import KV, TenantOf
+from dumbkv.deps import KV, Store
 from dumbkv.kv import ValueTooLarge, VersionMismatch
 from dumbkv.store import MAX_VERSION, Conflict, NotFound, StoreUnavailable
 from dumbkv.tenancy import SignInRequired
 from dumbkv.ui import PAGE
-from identity import require_caller
 from observability import ProblemError
 from observability.app import ErrorMapping
 from resilience import REQUEST_FAULT, REQUEST_FAULT_HEADER
 
 # With PLATFORM_IDENTITY_SECRET set, every route needs the gateway's signed identity (401).
-router = APIRouter(dependencies=[Depends(require_caller)])
+router = APIRouter()  # every route takes `Store`, which requires a verified caller
 # The UI page itself holds no data; the calls it makes go through `router`.
 pages = APIRouter()
 MAX_DATABASE = 2**31 - 1
@@ -124,8 +123,8 @@ async def index() -> str:
     response_model=ValueResponse,
     responses={404: {"description": "no such key"}, 503: {"description": "database down"}},
 )
-async def read(body: KVRequest, kv: KV, tenant_of: TenantOf) -> JSONResponse:
-    stored = await kv.read(body.database, body.key, tenant=tenant_of(body.database))
+async def read(body: KVRequest, store: Store) -> JSONResponse:
+    stored = await store.kv.read(body.database, body.key, tenant=store.tenant_of(body.database))
     return JSONResponse({"value": stored.value}, headers={"ETag": _etag(stored.version)})
 
 
@@ -134,17 +133,16 @@ async def read(body: KVRequest, kv: KV, tenant_of: TenantOf) -> JSONResponse:
 )
 async def write(
     body: KVRequest,
-    kv: KV,
-    tenant_of: TenantOf,
+    store: Store,
     overwrite: Annotated[bool, Query(description="replace an existing value")] = False,
     if_match: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    tenant = tenant_of(body.database)
+    tenant = store.tenant_of(body.database)
     if body.value is None:
         raise ProblemError(422, detail="`value` is required to write", errors=[
             {"path": "body.value", "message": "Field required", "type": "missing"}])  # fmt: skip
     expected = body.version if body.version is not None else _parse_if_match(if_match)
-    version = await kv.write(
+    version = await store.kv.write(
         body.database, body.key, body.value, tenant=tenant,
         expected_version=expected, overwrite=overwrite, ttl_s=body.ttl_s,
     )  # fmt: skip
@@ -152,8 +150,8 @@ async def write(
 
 
 @router.delete("/kv", response_model=StatusResponse, responses={503: {}})
-async def delete(body: KVRequest, kv: KV, tenant_of: TenantOf) -> StatusResponse:
-    await kv.delete(body.database, body.key, tenant=tenant_of(body.database))
+async def delete(body: KVRequest, store: Store) -> StatusResponse:
+    await store.kv.delete(body.database, body.key, tenant=store.tenant_of(body.database))
     return StatusResponse(status="success")
 
 
