@@ -3,6 +3,11 @@
 The only place that reads `app.state` or the request for them; routes declare what they
 need. They are `async` though most never await: FastAPI runs a plain `def` dependency in
 its thread pool, a hop to a worker thread and back on every request for a lookup.
+
+The ones on every proxied call (admission, the GraphQL context, forwarding) read
+`app.state` themselves instead of through a dependency per fact: FastAPI 0.165 solves
+each dependency per request, about 15 us each on the CI machine (a route with five
+costs 231 us against 153 us with none).
 """
 
 from __future__ import annotations
@@ -14,26 +19,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from gateway.auth.guard import EdgeGuard
-from gateway.invoke import InvokeService
 from gateway.schema import Context
 from gateway.security_headers import RATELIMIT_STATE
-from gateway.settings import Settings
 from gateway.upstreams import Upstreams
 from identity import Identity
 from observability import SLO
 from resilience import ResilientClient
-
-
-async def _settings(request: Request) -> Settings:
-    return request.app.state.settings  # the Settings create_app was given
-
-
-async def _upstreams(request: Request) -> Upstreams:
-    return request.app.state.upstreams  # the lifespan's, closed when it ends
-
-
-async def _invoke_service(request: Request) -> InvokeService:
-    return request.app.state.invoke_service
 
 
 async def _edge(request: Request) -> EdgeGuard:
@@ -44,14 +35,11 @@ async def _slos(request: Request) -> list[SLO]:
     return request.app.state.slos  # the SLOs create_app was given
 
 
-AppSettings = Annotated[Settings, Depends(_settings)]
-AppUpstreams = Annotated[Upstreams, Depends(_upstreams)]
-Invoker = Annotated[InvokeService, Depends(_invoke_service)]
 Edge = Annotated[EdgeGuard, Depends(_edge)]
 Slos = Annotated[list[SLO], Depends(_slos)]
 
 
-async def admitted_caller(request: Request, edge: Edge) -> Identity:
+async def admitted_caller(request: Request) -> Identity:
     """The edge guard's dependency (on every guarded router): the admitted caller, or the
     guard's refusal raised for `gateway.api`'s exception map to answer.
 
@@ -60,6 +48,7 @@ async def admitted_caller(request: Request, edge: Edge) -> Identity:
     dependency once per request, so a route that also asks for the `Caller` gets this
     same admission.
     """
+    edge: EdgeGuard = request.app.state.edge
     admission = await edge.admit(
         authorization=request.headers.get("authorization"),
         method=request.method,
@@ -76,9 +65,9 @@ async def admitted_caller(request: Request, edge: Edge) -> Identity:
 Caller = Annotated[Identity, Depends(admitted_caller)]
 
 
-async def graphql_context(invoke_service: Invoker, caller: Caller) -> Context:
+async def graphql_context(request: Request, caller: Caller) -> Context:
     """What the GraphQL resolvers get (strawberry adds the request and response)."""
-    return {"invoke_service": invoke_service, "caller": caller}
+    return {"invoke_service": request.app.state.invoke_service, "caller": caller}
 
 
 @dataclass(frozen=True)
@@ -91,8 +80,9 @@ class Forwarding:
     identity_secret: bytes | None
 
 
-async def _forwarding(upstreams: AppUpstreams, settings: AppSettings, caller: Caller) -> Forwarding:
-    secret = settings.identity_secret
+async def _forwarding(request: Request, caller: Caller) -> Forwarding:
+    upstreams: Upstreams = request.app.state.upstreams
+    secret = request.app.state.settings.identity_secret
     return Forwarding(upstreams.services, caller, secret.encode() if secret else None)
 
 
