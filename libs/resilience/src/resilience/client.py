@@ -17,8 +17,9 @@ slot, and still teach the breaker, the balancer and the limit.
 Measured (`bench/gateway_vs_flaky.py`, one run): the gateway over three serialized
 replicas of the original remote answers 300/300 calls at c = 2, 4, 8 with a p99 of
 0.97x, 0.99x and 0.99x that of HAProxy (`leastconn`, `maxconn 1`, queue, L7 retries) in
-front of the same replicas, at 1.16-1.18 upstream requests per call (2026-12-02); before
-this design it answered 0-41 of 300.
+front of the same replicas, at 1.16-1.18 upstream requests per call (2026-12-02; a
+later run on a slower machine: 0.94x, 0.99x, 0.82x); before this design it answered
+0-41 of 300.
 """
 
 from __future__ import annotations
