@@ -80,12 +80,20 @@ def test_routes_are_declared_only_in_api_py(package: Path) -> None:
 
 
 def _plain_defs_on_the_request_path(module: Path) -> list[str]:
-    """Dependencies (every function of deps.py) and route handlers of api.py that are
-    plain `def`: FastAPI runs those in its thread pool, a hop to a worker thread and
-    back (and a fight for the GIL with the event loop) on every request."""
+    """Dependencies (what deps.py passes to `Depends`) and route handlers of api.py
+    that are plain `def`: FastAPI runs those in its thread pool, a hop to a worker
+    thread and back (and a fight for the GIL with the event loop) on every request."""
     tree = ast.parse(module.read_text())
     if module.name == "deps.py":
-        functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
+        depended_on = {
+            node.args[0].id
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "Depends" and node.args and isinstance(node.args[0], ast.Name)
+        }  # fmt: skip
+        functions = [
+            n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in depended_on
+        ]
     else:
         functions = [
             node

@@ -9,18 +9,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from identity import require_caller
 from observability import ProblemError
 from observability.app import ErrorMapping
 from users.avatars import AvatarTooLarge, EmptyAvatar, NotAnImage
 from users.aws import AwsUnavailable
-from users.deps import Authorizer, Caller, Prefix, Users
+from users.deps import Call, UsersCall
 from users.repository import (
     DuplicateEmail,
     InvalidCursor,
@@ -29,16 +28,14 @@ from users.repository import (
     decode_cursor,
 )
 from users.service import (
-    Authorize,
     Forbidden,
     NoAvatar,
     SignInRequired,
-    UserService,
     owner_for_create,
 )
 
 # With PLATFORM_IDENTITY_SECRET set, every route needs the gateway's signed identity (401).
-router = APIRouter(dependencies=[Depends(require_caller)])
+router = APIRouter()  # every route takes `Call`, which requires a verified caller
 FORM_FIELDS = frozenset({"name", "email", "avatar"})
 
 # A status answers with the exception's message as the detail.
@@ -168,26 +165,23 @@ CREATE_BODY = {
 
 @router.get("/users", response_model=list[User], responses=UNAVAILABLE)
 async def list_users(
-    service: Users,
-    prefix: Prefix,
+    call: Call,
     response: Response,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> list[dict[str, Any]]:
     """Users as a JSON array (as the original); the next page is in the `Link` header."""
     after = decode_cursor(cursor) if cursor else None
-    users, next_cursor = await service.users.page(limit, after)
+    users, next_cursor = await call.service.users.page(limit, after)
     if next_cursor:
         query = urlencode({"limit": limit, "cursor": next_cursor})
-        response.headers["Link"] = f'<{prefix}/users?{query}>; rel="next"'
-    return [_public(prefix, user) for user in users]
+        response.headers["Link"] = f'<{call.prefix}/users?{query}>; rel="next"'
+    return [_public(call.prefix, user) for user in users]
 
 
 @router.get("/users/{user_id}", response_model=User, responses={**NOT_FOUND, **UNAVAILABLE})
-async def get_user(
-    service: Users, prefix: Prefix, user_id: Annotated[str, Path(max_length=64)]
-) -> Any:
-    return _public(prefix, await service.users.get(user_id))
+async def get_user(call: Call, user_id: Annotated[str, Path(max_length=64)]) -> Any:
+    return _public(call.prefix, await call.service.users.get(user_id))
 
 
 @router.post(
@@ -201,27 +195,23 @@ async def get_user(
         **UNAVAILABLE,
     },
 )
-async def create_user(
-    request: Request, service: Users, who: Caller, prefix: Prefix
-) -> JSONResponse:
+async def create_user(request: Request, call: Call) -> JSONResponse:
     """Create a user from JSON `{name, email}` or a form with an optional `avatar` file."""
     body, avatar = await _parse_create(request)
-    user = await service.create(
+    user = await call.service.create(
         body.name,
         body.email,
         avatar.file if avatar is not None else None,
-        owner=owner_for_create(who),  # after the body: a bad body is 422 before a 401
+        owner=owner_for_create(call.who),  # after the body: a bad body is 422 before a 401
     )
-    location = f"{prefix}/users/{user.id}"
-    return JSONResponse(_public(prefix, user), status_code=201, headers={"Location": location})
+    location = f"{call.prefix}/users/{user.id}"
+    return JSONResponse(_public(call.prefix, user), status_code=201, headers={"Location": location})
 
 
-async def _replace_avatar(
-    service: UserService, authorize: Authorize, prefix: str, user_id: str, file: UploadFile
-) -> JSONResponse:
+async def _replace_avatar(call: UsersCall, user_id: str, file: UploadFile) -> JSONResponse:
     """Both avatar routes: store the file, answer 201 with where to read it."""
-    user = await service.replace_avatar(user_id, file.file, authorize)
-    url = _avatar_path(prefix, user.id)
+    user = await call.service.replace_avatar(user_id, file.file, call.authorize)
+    url = _avatar_path(call.prefix, user.id)
     return JSONResponse({"file_url": url}, status_code=201, headers={"Location": url})
 
 
@@ -235,26 +225,22 @@ AVATAR_ROUTE: dict[str, Any] = {
 
 @router.post("/upload", **AVATAR_ROUTE)
 async def upload(
-    service: Users,
-    authorize: Authorizer,
-    prefix: Prefix,
+    call: Call,
     file: Annotated[UploadFile, AVATAR_FILE],
     user_id: Annotated[str, Form(min_length=1, max_length=64)],
 ) -> JSONResponse:
     """The original's upload route: set `user_id`'s avatar; `file_url` is where to read it."""
-    return await _replace_avatar(service, authorize, prefix, user_id, file)
+    return await _replace_avatar(call, user_id, file)
 
 
 @router.put("/users/{user_id}/avatar", **AVATAR_ROUTE)
 async def put_avatar(
-    service: Users,
-    authorize: Authorizer,
-    prefix: Prefix,
+    call: Call,
     user_id: Annotated[str, Path(max_length=64)],
     file: Annotated[UploadFile, AVATAR_FILE],
 ) -> JSONResponse:
     """Set or replace the avatar (the previous object is deleted)."""
-    return await _replace_avatar(service, authorize, prefix, user_id, file)
+    return await _replace_avatar(call, user_id, file)
 
 
 @router.get(
@@ -263,16 +249,14 @@ async def put_avatar(
     response_class=RedirectResponse,
     responses={302: {"description": "to a presigned S3 URL"}, **NOT_FOUND, **UNAVAILABLE},
 )
-async def get_avatar(service: Users, user_id: Annotated[str, Path(max_length=64)]) -> Response:
+async def get_avatar(call: Call, user_id: Annotated[str, Path(max_length=64)]) -> Response:
     """Redirect to a short-lived presigned URL of the private object."""
-    url = await service.avatar_url(user_id)
+    url = await call.service.avatar_url(user_id)
     return RedirectResponse(url, status_code=302, headers={"Cache-Control": "private, no-store"})
 
 
 @router.delete("/users/{user_id}", status_code=204, responses={**NOT_FOUND, **UNAVAILABLE})
-async def delete_user(
-    service: Users, authorize: Authorizer, user_id: Annotated[str, Path(max_length=64)]
-) -> Response:
+async def delete_user(call: Call, user_id: Annotated[str, Path(max_length=64)]) -> Response:
     """Delete the user, its email claim and its avatar."""
-    await service.delete(user_id, authorize)
+    await call.service.delete(user_id, call.authorize)
     return Response(status_code=204)
