@@ -20,7 +20,8 @@ from structlog.typing import EventDict, WrappedLogger
 
 _configured_service: str | None = None
 AccessWriter = Callable[[str, dict[str, Any]], None]
-_LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
+# Level names as `access_log` takes them ("info") -> stdlib's numbers.
+_LEVELS = {name.lower(): number for name, number in logging.getLevelNamesMapping().items()}
 # One encoder for every access line: `json.dumps(..., default=...)` builds a new one per
 # call. A value JSON cannot encode is written as its repr, as structlog does.
 _ENCODER = json.JSONEncoder(default=repr)
