@@ -9,6 +9,10 @@ begun, so the test sends SIGTERM exactly while a request is in flight.
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
@@ -56,9 +60,17 @@ class Item(BaseModel):
     quantity: int = Field(ge=0)
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    if os.environ.get("SAMPLE_FAIL_STARTUP"):
+        raise RuntimeError("the sample was told to fail its start-up")
+    yield
+
+
 def make_app() -> FastAPI:
     app = create_app(
         "sample",
+        lifespan=lifespan,
         readiness_checks=[ReadinessCheck("dependency", dependency, timeout=0.2)],
         slos=[SLO("availability", sli=availability()), SLO("fast", sli=latency(0.25))],
         errors=ERRORS,
@@ -105,6 +117,10 @@ def make_app() -> FastAPI:
     @app.get("/admin/slow-started")
     async def slow_has_started() -> dict[str, bool]:
         return {"started": slow_started.is_set()}
+
+    @app.get("/admin/heap")
+    async def heap() -> dict[str, object]:
+        return {"frozen": gc.get_freeze_count(), "thresholds": list(gc.get_threshold())}
 
     @app.post("/admin/readiness/{mode}")
     async def set_readiness(mode: str) -> dict[str, str]:

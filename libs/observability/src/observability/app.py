@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import sys
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -24,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 
 from identity import VerifyIdentity
+from observability import heap
 from observability.edge import BodyLimitMiddleware, BodyLimits, ServerLimits
 from observability.health import ReadinessCheck, run_checks
 from observability.logs import configure_logging
@@ -179,9 +181,11 @@ def serve(
     With `SERVER_LISTEN_FD` set it serves the inherited socket instead of binding.
     `limits` (`observability.edge.ServerLimits`) caps request heads at 32 KiB, closes a
     connection that has not sent a whole head within 5 s, and trusts no proxy's
-    `X-Forwarded-For` unless named.
+    `X-Forwarded-For` unless named. Once the app is built, the garbage collector is
+    tuned for a long-lived server (`observability.heap`).
     """
     import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
 
     options: dict[str, Any] = {
         "factory": factory,
@@ -193,12 +197,17 @@ def serve(
         **(limits or ServerLimits()).uvicorn_options(),
     }
     inherited = inherited_socket()
-    if inherited is None:
-        uvicorn.run(app, host=host, port=port, **options)
-    elif workers == 1:
-        uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[inherited])
-    else:  # uvicorn's workers share a descriptor, not a socket object
-        uvicorn.run(app, fd=inherited.detach(), **options)
+    if workers > 1:  # each worker builds its own app; uvicorn's supervisor forks them
+        listen = {"fd": inherited.detach()} if inherited else {"host": host, "port": port}
+        uvicorn.run(app, **listen, **options)  # a descriptor, not a socket object
+        return
+    config = uvicorn.Config(app, **({} if inherited else {"host": host, "port": port}), **options)
+    config.load()  # import and build the app here, so start-up's heap can be frozen
+    heap.settle_after_startup()
+    server = uvicorn.Server(config)
+    server.run(sockets=[inherited] if inherited else None)
+    if not server.started:
+        sys.exit(STARTUP_FAILURE)  # as uvicorn.run does: the lifespan failed
 
 
 class ServedSettings(Protocol):
