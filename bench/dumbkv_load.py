@@ -4,10 +4,12 @@ Each server is its own uvicorn process on loopback, started in turn on an empty
 database: the original's design (bench/baselines/naive_dumbkv.py, one connection on the
 event loop) and dumbkv as deployed (WAL + `synchronous=FULL` on SQLite, committed
 transactions on Postgres, the caller's identity verified on every request, encryption,
-its telemetry on). The load generator is a process of its own (aiohttp, closed loop):
+its telemetry on), and on SQLite a bare FastAPI app (bench/baselines/bare_kv.py: the
+same uvicorn and durability, nothing else), the ceiling both sit under. The load
+generator is a process of its own (aiohttp, closed loop):
 `--concurrency` clients for `--seconds`, 80 % reads of seeded keys and 20 % writes of
 fresh keys, 100-byte values. Postgres 15 comes from Testcontainers (TEST_POSTGRES_IMAGE).
-Prints ops/s, p50 and p99 of both and the ratio.
+Prints ops/s, p50 and p99 of each and the ratios.
 
     .venv/bin/python bench/dumbkv_load.py [--seconds 10] [--concurrency 16] [--rounds 3]
                                           [--skip-postgres]
@@ -39,6 +41,7 @@ SEEDED_KEYS = 200
 VALUE = "v" * 100
 SUBJECT = "bench"  # dumbkv's caller; its private namespace holds the bench's keys
 NAIVE = "original design"
+BARE = "bare FastAPI"  # bench/baselines/bare_kv.py: the ceiling, SQLite only
 BENCH_SECRET = "bench-identity-secret-0123456789abcdef"  # pragma: allowlist secret
 
 
@@ -146,8 +149,17 @@ def row(name: str, figures: dict) -> str:
 def compare(kind: str, naive_location: str, dumbkv_location: str, args) -> list[str]:
     """`--rounds` runs of each, interleaved (drift hits both alike), fresh data each;
     the figures are the medians over rounds."""
-    naive_runs, dumbkv_runs = [], []
+    naive_runs, dumbkv_runs, bare_runs = [], [], []
     for round_ in range(args.rounds):
+        if kind == "sqlite":
+            bare_runs.append(
+                measure(
+                    "bare",
+                    [sys.executable, "-m", "bench.baselines.bare_kv"],
+                    {"BARE_LOCATION": naive_location.format(round=f"bare{round_}")},
+                    args,
+                )
+            )
         naive_runs.append(
             measure(
                 "naive",
@@ -172,12 +184,15 @@ def compare(kind: str, naive_location: str, dumbkv_location: str, args) -> list[
     naive, dumbkv = _median(naive_runs), _median(dumbkv_runs)
     ratio = dumbkv["ops"] / naive["ops"]
     p99 = dumbkv["p99_ms"] / naive["p99_ms"]
-    return [
-        f"{kind}:",
-        row(NAIVE, naive),
-        row("dumbkv", dumbkv),
-        f"  dumbkv / original: {ratio:.2f}x ops/s, p99 {p99:.2f}x",
-    ]
+    lines = [f"{kind}:", row(NAIVE, naive), row("dumbkv", dumbkv)]
+    if bare_runs:
+        bare = _median(bare_runs)
+        lines += [
+            row(BARE, bare),
+            f"  {BARE} / original: {bare['ops'] / naive['ops']:.2f}x ops/s (the most any "
+            f"FastAPI service reaches here); dumbkv / {BARE}: {dumbkv['ops'] / bare['ops']:.2f}x",
+        ]
+    return [*lines, f"  dumbkv / original: {ratio:.2f}x ops/s, p99 {p99:.2f}x"]
 
 
 def _median(runs: list[dict]) -> dict:
