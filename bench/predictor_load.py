@@ -19,11 +19,13 @@ keeps a request's latency (the slowest of its 4 batches) near the mean.
 Measured here (2 cores shared by the 1,000-client generator, the predictor and the
 backend): 82x naive, ~70 % of the ceiling, p50 ~0.6 s above the backend's 2.5 s; with
 `--max-concurrent-batches 8 --backend-max-concurrency 16 --seconds 40` (backend-bound)
-91.9 % of the ceiling with batches of 63.1. The gap
-is admission, not batching: the predictor parses ~850 requests/s, so a round of 1,000
-requests takes ~1.2 s to enter the queues, batches of one round leave spread over that
-time, and a request waits for the last of its 4 batches. A `max_wait_ms` of 200 was
-worse (66 %), not better. `--latency-min 0.03
+91.9 % of the ceiling with batches of 63.1. At the defaults the gap was first the
+garbage collector (full collections of ~180 ms stopping the loop, ~16 % of a run;
+`observability.heap` removed them: ~70 % -> ~80 %), and is now the closed loop itself:
+4,000 agents against 4,096 batch places leave no slack, and a request waits for the
+last of its 4 batches while its finished agents fill no new one (docs/scaling-and-cost.md
+has the measured breakdown). A `max_wait_ms` of 200 was worse (66 %), not better.
+`--latency-min 0.03
 --latency-max 0.07 --max-concurrent-batches 8 --backend-max-concurrency 0` reproduces the
 CPU-bound case.
 
