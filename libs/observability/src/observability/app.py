@@ -197,9 +197,11 @@ def serve(
         **(limits or ServerLimits()).uvicorn_options(),
     }
     inherited = inherited_socket()
-    if workers > 1:  # each worker builds its own app; uvicorn's supervisor forks them
+    if workers > 1:
+        # uvicorn's supervisor starts the workers and each builds its own app, so their
+        # heaps keep CPython's defaults; workers share a descriptor, not a socket object.
         listen = {"fd": inherited.detach()} if inherited else {"host": host, "port": port}
-        uvicorn.run(app, **listen, **options)  # a descriptor, not a socket object
+        uvicorn.run(app, **listen, **options)
         return
     config = uvicorn.Config(app, **({} if inherited else {"host": host, "port": port}), **options)
     config.load()  # import and build the app here, so start-up's heap can be frozen
