@@ -17,6 +17,7 @@ from dumbkv.slos import SLOS
 from dumbkv.store import Store
 from observability import ReadinessCheck
 from observability.edge import BodyLimits
+from observability.lean import include_first
 
 # The UI page (it holds no data: its calls go to /kv) and the original's health check.
 OPEN_PATHS = ("/", "/health")
@@ -59,6 +60,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         errors=ERRORS,
         body_limits=BodyLimits(max_bytes=BODY_LIMIT),
     )
+    include_first(app, router)  # the data routes: matched first, directly
     app.include_router(pages)
-    app.include_router(router)
     return app

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from observability import ProblemError
 from observability.app import ErrorMapping
+from observability.lean import LeanRoute
 from predictor.batcher import AgentFailure, QueueFull, ShuttingDown
 from predictor.deps import Predictor
 from predictor.models import PredictRequest, PredictResponse
@@ -55,7 +56,9 @@ ERRORS: dict[type[Exception], ErrorMapping] = {
 }
 AGENT_CODE_STATUS = {"bad_input": 422, "deadline_exceeded": 504, "shutting_down": 503}
 
-router = APIRouter()
+# LeanRoute: admission skips FastAPI's own request machinery (observability.lean), answers
+# unchanged; every request's CPU on the loop delays the batches' dispatch and returns.
+router = APIRouter(route_class=LeanRoute)
 
 
 async def _disconnected(request: Request) -> None:

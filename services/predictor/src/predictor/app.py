@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 import observability
 from observability import ReadinessCheck
+from observability.lean import include_first
 from predictor.api import ERRORS, router
 from predictor.backend_client import BackendClient, backend_policy
 from predictor.batcher import BatchKey, KeyedBatcher, KeyLimits
@@ -80,5 +81,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         identity_secrets=settings.identity_secrets,
         errors=ERRORS,
     )
-    app.include_router(router)
+    include_first(app, router)
     return app
