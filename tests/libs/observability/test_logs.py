@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
 
@@ -80,3 +82,49 @@ def test_an_access_field_json_cannot_encode_is_written_as_its_repr(
     logs.access_log("info", method="GET", route="/a", status=200, duration_ms=1.0, odd={1, 2})
 
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["odd"] == "{1, 2}"
+
+
+class _CountingStream:
+    """A stream that records its lines and tells when it is flushed."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.flushes = 0
+        self.flushed = asyncio.get_running_loop().create_future()
+
+    def write(self, text: str) -> int:
+        self.lines.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.flushes += 1
+        if not self.flushed.done():
+            self.flushed.set_result(len(self.lines))
+
+
+async def test_access_lines_inside_an_event_loop_share_one_flush() -> None:
+    stream = _CountingStream()
+    writer = logs.JsonAccessLine("flush-test", logging.INFO, stream)  # type: ignore[arg-type]
+
+    for route in ("/a", "/b", "/c"):
+        writer("info", {"route": route, "status": 200})
+    flushes_right_after = stream.flushes
+    lines_at_flush = await asyncio.wait_for(stream.flushed, timeout=10)
+
+    assert flushes_right_after == 0
+    assert lines_at_flush == 3
+    assert [json.loads(line)["route"] for line in stream.lines] == ["/a", "/b", "/c"]
+
+
+def test_an_access_line_outside_an_event_loop_is_flushed_at_once() -> None:
+    class Stream(io.StringIO):
+        flushes = 0
+
+        def flush(self) -> None:
+            Stream.flushes += 1
+
+    writer = logs.JsonAccessLine("flush-test", logging.INFO, Stream())
+
+    writer("info", {"route": "/a", "status": 200})
+
+    assert Stream.flushes == 1

@@ -131,7 +131,9 @@ def test_compare_and_set_with_version_field_and_overwrite(kv: KV) -> None:
 
 def test_value_expires_after_its_ttl(kv: KV) -> None:
     k = key()
-    kv.put(k, "short-lived", ttl_s=0.2)
+    # Long enough that the first read comes before the expiry on a loaded CI machine
+    # (0.2 s was not: the read came late and found it gone).
+    kv.put(k, "short-lived", ttl_s=1.5)
     first = kv.get(k).status_code
 
     wait_until_sync(lambda: kv.get(k).status_code == 404, within=10, interval=0.05)

@@ -7,9 +7,9 @@ bound here are visible to the endpoint.
 
 from __future__ import annotations
 
+import random
 import re
 import time
-import uuid
 from contextvars import Token
 
 import structlog
@@ -24,6 +24,9 @@ from resilience import deadlines
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _QUIET_PATHS = frozenset({"/livez", "/readyz", "/metrics"})
+# Request ids need to be unique, not secret: 128 random bits from a generator seeded from
+# os.urandom per process, without uuid4's getrandom(2) call and UUID object per request.
+_ids = random.Random()  # noqa: S311
 
 log = structlog.stdlib.get_logger("observability.http")
 
@@ -58,7 +61,9 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send)
             return
         inbound = _header(scope, b"x-request-id")
-        request_id = inbound if inbound and _VALID_REQUEST_ID.match(inbound) else uuid.uuid4().hex
+        request_id = f"{_ids.getrandbits(128):032x}"
+        if inbound and _VALID_REQUEST_ID.match(inbound):
+            request_id = inbound
         scope.setdefault("state", {})["request_id"] = request_id
         method: str = scope["method"]
         path: str = scope["path"]
