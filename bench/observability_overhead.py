@@ -5,7 +5,9 @@ in a process of its own (tracing and logging are process-wide: a bare app in the
 process would inherit the platform's tracer provider) by calling the ASGI app
 directly with a prepared request, so no client, socket or HTTP parser is in the
 figure: only what the stack adds (request id, deadline scope, metrics, access log,
-body limits, error handling, trace context; identity verification with `--identity`).
+body limits, error handling, trace context; then identity verification as well; then
+the same with the route a `LeanRoute` (observability.lean), as dumbkv's and the
+predictor's data routes are: the stack's cost with FastAPI's request path taken away).
 Logs go to /dev/null. Prints median µs per request over interleaved rounds, the
 added µs and the ratio; the target is the platform's own: the stack may add at most
 one bare request's worth (ratio <= 2.0).
@@ -46,8 +48,22 @@ def build(kind: str) -> FastAPI:
     else:
         from observability import create_app
 
-        secrets = (SECRET,) if kind == "platform+identity" else ()
+        secrets = (SECRET,) if "identity" in kind else ()
         app = create_app("bench", identity_secrets=secrets)
+    if kind.endswith("+lean"):  # the route as dumbkv's and the predictor's data routes
+        from fastapi import APIRouter
+        from fastapi.responses import JSONResponse
+
+        from observability.lean import LeanRoute, include_first
+
+        router = APIRouter(route_class=LeanRoute)
+
+        @router.post("/kv")
+        async def lean_kv(body: Body) -> JSONResponse:
+            return JSONResponse({"value": body.key})
+
+        include_first(app, router)
+        return app
 
     @app.post("/kv")
     async def kv(body: Body) -> dict[str, str]:
@@ -62,7 +78,7 @@ def headers(kind: str) -> list[tuple[bytes, bytes]]:
         (b"content-type", b"application/json"),
         (b"content-length", str(len(BODY)).encode()),
     ]
-    if kind != "platform+identity":
+    if "identity" not in kind:
         return base
     from identity import IDENTITY_HEADER, Identity, sign
 
@@ -147,7 +163,7 @@ def main() -> None:
         os.dup2(real_stdout, 1)
         print(f"{figure:.3f}")
         return
-    kinds = ("bare", "platform", "platform+identity")
+    kinds = ("bare", "platform", "platform+identity", "platform+identity+lean")
     runs: dict[str, list[float]] = {kind: [] for kind in kinds}
     for _ in range(args.rounds):  # interleaved so drift affects all alike
         for kind in kinds:
@@ -155,7 +171,12 @@ def main() -> None:
     bare = statistics.median(runs["bare"])
     print(f"{args.requests} requests per run, median of {args.rounds} interleaved rounds")
     print(f"bare FastAPI:                     {bare:7.1f} us/request")
-    for kind, label in (("platform", "create_app"), ("platform+identity", "+ identity")):
+    labels = (
+        ("platform", "create_app"),
+        ("platform+identity", "+ identity"),
+        ("platform+identity+lean", "+ identity, LeanRoute"),
+    )
+    for kind, label in labels:
         us = statistics.median(runs[kind])
         print(
             f"{label + ' stack:':33} {us:7.1f} us/request  (+{us - bare:5.1f} us, "
