@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import http.client
 import json
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -181,9 +183,17 @@ def test_traceparent_is_continued_in_the_log_line(
     sample: tuple[ServerProcess, str], base_url: str
 ) -> None:
     process, _ = sample
-    httpx.get(
-        f"{base_url}/items/21", headers={"traceparent": TRACEPARENT, "X-Request-ID": "r-trace"}
-    )
+    # Not through httpx: an app built in this test process (create_app) instruments
+    # httpx process-wide, and its client span would replace the traceparent sent here.
+    address = urlsplit(base_url)
+    connection = http.client.HTTPConnection(address.hostname or "", address.port, timeout=10)
+    try:
+        connection.request(
+            "GET", "/items/21", headers={"traceparent": TRACEPARENT, "X-Request-ID": "r-trace"}
+        )
+        connection.getresponse().read()
+    finally:
+        connection.close()
 
     line = json.loads(
         process.wait_for_line(lambda text: '"request_id": "r-trace"' in text and '"route"' in text)
