@@ -116,6 +116,36 @@ async def test_access_lines_inside_an_event_loop_share_one_flush() -> None:
     assert [json.loads(line)["route"] for line in stream.lines] == ["/a", "/b", "/c"]
 
 
+def test_a_line_in_a_new_loop_is_flushed_when_the_last_loop_closed_with_a_flush_pending() -> None:
+    streams: list[_CountingStream] = []
+
+    class Shared:
+        """One stream across loops, handing each flush to the current loop's counter."""
+
+        def write(self, text: str) -> int:
+            return streams[-1].write(text)
+
+        def flush(self) -> None:
+            streams[-1].flush()
+
+    writer = logs.JsonAccessLine("flush-test", logging.INFO, Shared())  # type: ignore[arg-type]
+
+    async def write_and_leave() -> None:
+        streams.append(_CountingStream())
+        writer("info", {"route": "/first-loop", "status": 200})
+
+    async def write_and_wait_for_the_flush() -> int:
+        streams.append(_CountingStream())
+        writer("info", {"route": "/second-loop", "status": 200})
+        return await asyncio.wait_for(streams[-1].flushed, timeout=10)
+
+    asyncio.run(write_and_leave())  # closes with its flush still pending: dropped
+    lines_at_flush = asyncio.run(write_and_wait_for_the_flush())
+
+    assert streams[0].flushes == 0
+    assert lines_at_flush == 1
+
+
 def test_an_access_line_outside_an_event_loop_is_flushed_at_once() -> None:
     class Stream(io.StringIO):
         flushes = 0

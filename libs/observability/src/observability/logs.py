@@ -135,13 +135,15 @@ class JsonAccessLine:
     (request id, the gateway's caller), the fields, level, time (ISO 8601 UTC, `Z`),
     service and, inside a trace, trace and span ids. Lines below `threshold` are dropped.
     Inside an event loop the stream is flushed within `ACCESS_FLUSH_S`, not per line.
+    The pending flush belongs to the loop it was scheduled on: a loop that closes first
+    drops it, and the next loop's line schedules its own.
     """
 
     def __init__(self, service: str, threshold: int, stream: TextIO) -> None:
         self.service = service
         self.threshold = threshold
         self.stream = stream
-        self._flush_due = False
+        self._flush_loop: asyncio.AbstractEventLoop | None = None
 
     def __call__(self, level: str, fields: dict[str, Any]) -> None:
         if _LEVELS[level] < self.threshold:
@@ -154,18 +156,18 @@ class JsonAccessLine:
         _add_trace_ids(None, level, line)
         line.setdefault("service", self.service)
         self.stream.write(_ENCODER.encode(line) + "\n")
-        if self._flush_due:
-            return
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop to flush later: now
             self.stream.flush()
             return
-        self._flush_due = True
+        if loop is self._flush_loop:
+            return
+        self._flush_loop = loop
         loop.call_later(ACCESS_FLUSH_S, self._flush)
 
     def _flush(self) -> None:
-        self._flush_due = False
+        self._flush_loop = None
         self.stream.flush()
 
 
