@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Collection, MutableMapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, overload
 from urllib.parse import quote
 
 from starlette.exceptions import HTTPException
@@ -106,7 +106,7 @@ class VerifyIdentity:
             await _refuse(send, 401, "identity header replayed")
             return
         try:
-            body = await _read_body(receive, self.max_body_bytes)
+            body = await read_body(receive, self.max_body_bytes)
         except HTTPException as error:  # an outer body limit (observability.edge): 408, 413
             self.replay.forget(signed.nonce)
             await _refuse(send, error.status_code, error.detail, dict(error.headers or {}))
@@ -124,11 +124,19 @@ class VerifyIdentity:
             await _refuse(send, 401, str(error))
             return
         scope[SCOPE_KEY] = signed.identity
-        await self.app(scope, _replaying(body, receive), send)
+        await self.app(scope, replaying(body, receive), send)
 
 
-async def _read_body(receive: Receive, limit: int) -> bytes | int | None:
-    """The whole body; `limit` (an int) when it is larger; None on a disconnect."""
+@overload
+async def read_body(receive: Receive, limit: None = None) -> bytes | None: ...
+@overload
+async def read_body(receive: Receive, limit: int) -> bytes | int | None: ...
+async def read_body(receive: Receive, limit: int | None = None) -> bytes | int | None:
+    """The whole request body; `limit` (an int) when it is larger; None on a disconnect.
+
+    Shared with `observability.lean`, the other reader that must see the body before
+    the app does and hand it on with `replaying`.
+    """
     chunks, size = [], 0
     while True:
         message = await receive()
@@ -136,17 +144,17 @@ async def _read_body(receive: Receive, limit: int) -> bytes | int | None:
             return None
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:
+        if limit is not None and size > limit:
             return limit
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
 
 
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """`receive` for the app: the buffered body once, then the client's own messages
-    (a disconnect, which routes that watch for it still see)."""
-    pending = [{"type": "http.request", "body": body, "more_body": False}]
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """`receive` after the body was read: the body once more, then the client's own
+    messages (a disconnect, which routes that watch for it still see)."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
 
     async def replay() -> Message:
         return pending.pop() if pending else await receive()

@@ -40,7 +40,9 @@ from urllib.parse import parse_qsl
 from fastapi import FastAPI, Request, Response, params
 from fastapi.routing import APIRoute, APIRouter
 from pydantic import BaseModel
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from identity.starlette import read_body, replaying
 
 if TYPE_CHECKING:
     from fastapi._compat import ModelField
@@ -159,29 +161,6 @@ def _is_json(content_type: str | None) -> bool:
     return maintype == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
-async def _read_body(receive: Receive) -> bytes | None:
-    """The whole request body; None if the client went away first."""
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """`receive` after the body was read: the body once more, then the client's own
-    messages (a disconnect, which an endpoint may watch for)."""
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
-
-    async def replay() -> Message:
-        return pending.pop() if pending else await receive()
-
-    return replay
-
-
 class LeanRoute(APIRoute):
     """An `APIRoute` that serves its ordinary requests without FastAPI's request path;
     see the module docstring for what it may declare and when FastAPI answers."""
@@ -196,11 +175,11 @@ class LeanRoute(APIRoute):
         plan = self._plan
         body = b""
         if plan.body is not None:
-            read = await _read_body(receive)
+            read = await read_body(receive)
             if read is None:
                 return  # the client went away: nobody to answer
             body = read
-            receive = _replaying(body, receive)
+            receive = replaying(body, receive)
         try:
             values = self._values(scope, body)
         except _Refer:
