@@ -362,8 +362,9 @@ class KeyedBatcher:
         key, limits, metrics = queue.key, queue.limits, self._metrics
         labels = (key.model, key.agent_type)
         started = time.monotonic()
+        observe_wait = metrics.queue_wait.labels(*labels).observe
         for item in batch:
-            metrics.queue_wait.labels(*labels).observe(started - item.enqueued)
+            observe_wait(started - item.enqueued)
         metrics.batch_size.labels(*labels).observe(len(batch))
         metrics.batch_utilisation.labels(*labels).observe(len(batch) / limits.max_batch_size)
         queue.inflight += 1
