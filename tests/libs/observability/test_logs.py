@@ -6,6 +6,9 @@ import asyncio
 import io
 import json
 import logging
+import os
+import sys
+from datetime import UTC, datetime
 
 import pytest
 import structlog
@@ -158,3 +161,48 @@ def test_an_access_line_outside_an_event_loop_is_flushed_at_once() -> None:
     writer("info", {"route": "/a", "status": 200})
 
     assert Stream.flushes == 1
+
+
+async def test_an_unbuffered_stdout_gets_access_lines_in_one_write_and_in_order_with_other_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under PYTHONUNBUFFERED (every container image) sys.stdout writes through; the
+    lines of `configure_logging` go through a buffer of their own on the same pipe."""
+    read_end, write_end = os.pipe()
+    os.set_blocking(read_end, False)
+    unbuffered = io.TextIOWrapper(io.FileIO(write_end, "w"), write_through=True)
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))  # restored afterwards
+    monkeypatch.setattr(logs, "_configured_service", None)
+    monkeypatch.setattr(logs, "_access", logs._access)
+    monkeypatch.setattr(sys, "stdout", unbuffered)
+    try:
+        logs.configure_logging("unbuffered-test", json=True)
+        logs.access_log("info", route="/a", status=200)
+        logs.access_log("info", route="/b", status=200)
+        with pytest.raises(BlockingIOError):  # nothing written through yet
+            os.read(read_end, 65536)
+        logging.getLogger("some.library").warning("after the access lines")
+        events = [
+            json.loads(line).get("route", json.loads(line)["event"])
+            for line in os.read(read_end, 65536).decode().splitlines()
+        ]
+    finally:
+        os.close(read_end)
+        logs._buffered_streams.pop(write_end).close()
+        unbuffered.close()
+
+    assert events == ["/a", "/b", "after the access lines"]
+
+
+def test_the_access_line_time_is_iso_8601_utc_to_the_microsecond_across_seconds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    instants = iter([1_796_290_000_999_999_999, 1_796_290_001_000_000_500])
+    monkeypatch.setattr(logs.time, "time_ns", lambda: next(instants))
+
+    first, second = logs._utc_timestamp(), logs._utc_timestamp()
+
+    assert first == "2026-12-03T09:26:40.999999Z"
+    assert second == "2026-12-03T09:26:41.000000Z"
+    assert datetime.fromisoformat(second) == datetime(2026, 12, 3, 9, 26, 41, tzinfo=UTC)

@@ -8,11 +8,12 @@ Configuration is process-wide (logging is), done once by `configure_logging`.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import structlog
@@ -29,8 +30,58 @@ _ENCODER = json.JSONEncoder(default=repr)
 # An access line is written to the stream at once and flushed within this many seconds:
 # one write(2) per burst of requests rather than one per request (a tenth of a dumbkv
 # request's CPU under load). Every other log line flushes the same stream, so lines keep
-# their order; at exit Python flushes it. A SIGKILL may lose this much of access lines.
+# their order; at exit it is flushed. A SIGKILL may lose this much of access lines.
 ACCESS_FLUSH_S = 0.05
+STDOUT_BUFFER_BYTES = 64 * 1024
+_buffered_streams: dict[int, TextIO] = {}
+
+
+_second_text: tuple[int, str] = (-1, "")
+
+
+def _utc_timestamp() -> str:
+    """Now as ISO 8601 UTC with microseconds ("2026-12-03T09:26:02.123456Z"), as
+    structlog's `TimeStamper(fmt="iso", utc=True)` writes it. By hand: the date and
+    time of day are formatted once a second, a fifth of `datetime.now().isoformat()`."""
+    global _second_text
+    second, nanos = divmod(time.time_ns(), 1_000_000_000)
+    if _second_text[0] != second:
+        _second_text = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{_second_text[1]}.{nanos // 1000:06d}Z"
+
+
+def _flush_unless_closed(stream: TextIO) -> None:
+    if not stream.closed:
+        stream.flush()
+
+
+def _buffered(stdout: TextIO) -> TextIO:
+    """stdout's file descriptor as a buffered text stream of its own.
+
+    Why: with `PYTHONUNBUFFERED=1`, which container images set (services/Dockerfile
+    does), `sys.stdout` writes through, one write(2) per line whatever is flushed when;
+    so the access line's deferred flush would save nothing. Every line of
+    `configure_logging` goes through this one stream, so lines keep their order; a
+    bare `print` still goes to `sys.stdout` directly. A stream without a descriptor
+    (pytest's capture) is used as it is.
+    """
+    try:
+        descriptor = stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return stdout
+    if descriptor not in _buffered_streams:
+        stdout.flush()
+        stream = open(  # noqa: SIM115 - lives as long as the process, flushed at exit
+            descriptor,
+            "w",
+            buffering=STDOUT_BUFFER_BYTES,
+            encoding="utf-8",
+            errors="backslashreplace",
+            closefd=False,
+        )
+        atexit.register(_flush_unless_closed, stream)
+        _buffered_streams[descriptor] = stream
+    return _buffered_streams[descriptor]
 
 
 def _through(logger: Any) -> AccessWriter:
@@ -93,8 +144,9 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool | None = 
     )
     global _access
     threshold = logging.getLevelName(level.upper())
+    stream = _buffered(sys.stdout) if use_json else sys.stdout
     if use_json:
-        _access = JsonAccessLine(service, threshold, sys.stdout)
+        _access = JsonAccessLine(service, threshold, stream)
     else:  # a developer's terminal: the console renderer, speed is not the point
         _access = _through(
             structlog.wrap_logger(
@@ -103,7 +155,7 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool | None = 
                 wrapper_class=structlog.make_filtering_bound_logger(threshold),
             )
         )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = logging.StreamHandler(stream)  # flushed after every line
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -152,7 +204,7 @@ class JsonAccessLine:
         for name, value in structlog.contextvars.get_contextvars().items():
             line.setdefault(name, value)
         line["level"] = level
-        line["time"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        line["time"] = _utc_timestamp()
         _add_trace_ids(None, level, line)
         line.setdefault("service", self.service)
         self.stream.write(_ENCODER.encode(line) + "\n")
