@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import sys
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -199,7 +200,7 @@ def test_the_access_line_time_is_iso_8601_utc_to_the_microsecond_across_seconds(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     instants = iter([1_796_290_000_999_999_999, 1_796_290_001_000_000_500])
-    monkeypatch.setattr(logs.time, "time_ns", lambda: next(instants))
+    monkeypatch.setattr(time, "time_ns", lambda: next(instants))
 
     first, second = logs._utc_timestamp(), logs._utc_timestamp()
 
