@@ -140,6 +140,15 @@ async def run(label: str, args: argparse.Namespace) -> dict[str, float]:
             "PREDICTOR_MAX_CONCURRENT_BATCHES": str(args.max_concurrent_batches),
         }
         ready = f"http://127.0.0.1:{port}/readyz"
+    elif label == "bare":
+        command = uvicorn_command("bench.baselines.bare_predictor:make_app", port)
+        env = {
+            "BARE_BACKEND_URL": backend_url,
+            "BARE_MAX_BATCH_SIZE": str(MAX_BATCH),
+            "BARE_MAX_WAIT_MS": str(args.max_wait_ms),
+            "BARE_MAX_CONCURRENT_BATCHES": str(args.max_concurrent_batches),
+        }
+        ready = f"http://127.0.0.1:{port}/docs"
     else:
         command = uvicorn_command("bench.baselines.naive_predictor:make_app", port)
         env = {"NAIVE_BACKEND_URL": backend_url}
@@ -206,6 +215,7 @@ async def main() -> None:
     latency = (args.latency_min, args.latency_max)
     naive = None if args.skip_naive else await run("naive", args)
     batched = await run("predictor", args)
+    bare = await run("bare", args)
     mean_latency = sum(latency) / 2
     ceiling = len(KEYS) * args.max_concurrent_batches * MAX_BATCH / mean_latency
     print(
@@ -216,6 +226,7 @@ async def main() -> None:
     if naive is not None:
         print(line("naive", naive))
     print(line("predictor", batched))
+    print(line("bare", bare))
     versus = (
         f"{batched['agents_per_s'] / naive['agents_per_s']:.1f}x naive (goal >= 20x); "
         if naive is not None
@@ -228,6 +239,14 @@ async def main() -> None:
         f"{steady / ceiling:.1%} after the first {args.warmup:.0f} s (goal >= 90%); {versus}"
         f"p50 {batched['p50_ms']:.0f} ms vs goal <= "
         f"{(mean_latency + args.max_wait_ms / 1000) * 1000 + 50:.0f} ms"
+    )
+    bare_steady = bare["steady_agents_per_s"]
+    print(
+        f"bare FastAPI + the same batcher (the most HTTP on these cores leaves): "
+        f"{bare['agents_per_s'] / ceiling:.1%} of the ceiling over the whole run, "
+        f"{bare_steady / ceiling:.1%} after the first {args.warmup:.0f} s; predictor / bare: "
+        f"{batched['agents_per_s'] / bare['agents_per_s']:.2f}x whole run, "
+        f"{steady / max(bare_steady, 1e-9):.2f}x after {args.warmup:.0f} s"
     )
 
 
