@@ -21,19 +21,9 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from pydantic import BaseModel
 
+from bench.baselines.naive_predictor import Body  # the same request body
 from predictor.batcher import BatchKey, KeyedBatcher, KeyLimits
-
-
-class Agent(BaseModel):
-    vector: list[float]
-    model: str
-    agent_type: str
-
-
-class Body(BaseModel):
-    agents: dict[str, Agent]
 
 
 def make_app() -> FastAPI:
