@@ -13,7 +13,7 @@ fresh keys, 100-byte values. Postgres 15 comes from Testcontainers (TEST_POSTGRE
 Prints ops/s, p50 and p99 of each and the ratios.
 
     .venv/bin/python bench/dumbkv_load.py [--seconds 10] [--concurrency 16] [--rounds 3]
-                                          [--skip-postgres]
+                                          [--skip-postgres] [--skip-sqlite]
 """
 
 from __future__ import annotations
@@ -217,6 +217,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--skip-sqlite", action="store_true")
     parser.add_argument("--generate", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
@@ -228,13 +229,15 @@ def main() -> None:
     load_test_infra_env()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
-        lines = compare(
-            "sqlite",
-            str(tmp / "naive-{round}.db"),
-            str(tmp / "dumbkv-{round}" / "kv.db"),
-            str(tmp / "bare-{round}.db"),
-            args,
-        )
+        lines = []
+        if not args.skip_sqlite:
+            lines += compare(
+                "sqlite",
+                str(tmp / "naive-{round}.db"),
+                str(tmp / "dumbkv-{round}" / "kv.db"),
+                str(tmp / "bare-{round}.db"),
+                args,
+            )
         if not args.skip_postgres:
             import psycopg
             import psycopg.sql

@@ -1,4 +1,5 @@
-"""The Postgres store's pool: one round trip per operation, nothing sent on release."""
+"""The Postgres store's pool: one round trip per operation, nothing sent on release, and
+point reads that wait together answered by one statement."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from dumbkv.store import SQL_GET, Store, postgres_dsn
+from dumbkv.store import SQL_GET_MANY_POSTGRES, NotFound, Store, StoreUnavailable, postgres_dsn
 from tests.fixtures.dumbkv import fresh_database
 from tests.fixtures.postgres import PostgresInstance
 
@@ -47,4 +48,79 @@ def test_a_connection_goes_back_to_the_pool_without_a_reset_round_trip(
 
     assert len(last) == 1, last
     assert "RESET ALL" not in last[0]
-    assert last[0].startswith(SQL_GET.split(" WHERE ")[0]), last
+    assert last[0] == SQL_GET_MANY_POSTGRES, last
+
+
+async def _read_together(url: str) -> tuple[list[object], int]:
+    store = Store(postgres_dsn(url), pool_size=2)
+    try:
+        await store.migrate()
+        await store.put("a", b"A", ttl_s=None)
+        await store.put("b", b"B", ttl_s=None)
+        await store.put("gone", b"G", ttl_s=-1)  # expired on arrival
+        before = store.reads.statements
+        answers = await asyncio.gather(
+            *(store.get(row_id) for row_id in ("a", "b", "a", "missing", "gone")),
+            return_exceptions=True,
+        )
+        return answers, store.reads.statements - before
+    finally:
+        await store.close()
+
+
+def test_reads_arriving_together_get_their_own_answers_from_one_statement(
+    postgres: PostgresInstance,
+) -> None:
+    answers, statements = asyncio.run(_read_together(fresh_database(postgres)))
+
+    values = [answer.value if not isinstance(answer, BaseException) else type(answer)
+              for answer in answers]  # fmt: skip
+    assert values == [b"A", b"B", b"A", NotFound, NotFound]
+    assert statements == 1
+
+
+async def _read_while_the_pool_is_busy(url: str) -> tuple[list[bytes], int, bytes]:
+    store = Store(postgres_dsn(url), pool_size=1)
+    try:
+        await store.migrate()
+        for row_id in ("a", "b", "c"):
+            await store.put(row_id, row_id.encode(), ttl_s=None)
+        before = store.reads.statements
+        async with store._connection():  # the only connection, held: reads must wait
+            first = asyncio.ensure_future(store.get("a"))
+            await asyncio.sleep(0)  # later turns of the loop: the batch is still open
+            cancelled = asyncio.ensure_future(store.get("b"))
+            await asyncio.sleep(0)
+            last = asyncio.ensure_future(store.get("c"))
+            await asyncio.sleep(0)
+            cancelled.cancel()  # a reader gone (client away) leaves the others theirs
+        answers = [(await first).value, (await last).value]
+        statements = store.reads.statements - before
+        return answers, statements, (await store.get("b")).value
+    finally:
+        await store.close()
+
+
+def test_reads_waiting_for_a_busy_pool_share_one_statement_and_a_cancelled_one_drops_out(
+    postgres: PostgresInstance,
+) -> None:
+    answers, statements, after = asyncio.run(_read_while_the_pool_is_busy(fresh_database(postgres)))
+
+    assert answers == [b"a", b"c"]
+    assert statements == 1
+    assert after == b"b"
+
+
+async def _read_from_a_database_that_is_gone() -> list[object]:
+    # Nothing listens on port 9 of loopback (discard): the pool cannot open.
+    store = Store("postgresql://nobody:none@127.0.0.1:9/none", pool_size=1)
+    try:
+        return await asyncio.gather(store.get("a"), store.get("b"), return_exceptions=True)
+    finally:
+        await store.close()
+
+
+def test_every_read_of_a_batch_is_unavailable_when_the_database_is() -> None:
+    answers = asyncio.run(_read_from_a_database_that_is_gone())
+
+    assert [type(answer) for answer in answers] == [StoreUnavailable, StoreUnavailable]

@@ -1,5 +1,6 @@
-"""Storage: `Store.open` gives Postgres (asyncpg, a full pool) or SQLite
-(`dumbkv.sqlite_store`: reads on the loop, group-committed writes), one interface.
+"""Storage: `Store.open` gives Postgres (asyncpg, a full pool, point reads coalesced)
+or SQLite (`dumbkv.sqlite_store`: reads on the loop, group-committed writes), one
+interface.
 
 Every operation is one statement in its own transaction, rolled back on any error, so
 one failed statement can never poison later requests (the original's "current
@@ -9,10 +10,13 @@ compare-and-set are single statements that behave the same on both databases.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import fcntl
 import functools
 import os
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +25,7 @@ import asyncpg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -98,6 +103,12 @@ SQL_CAS = (
     "WHERE id = ? AND version = ? AND (expires_at IS NULL OR expires_at > ?) RETURNING version"
 )
 SQL_DELETE = "DELETE FROM kv WHERE id = ?"
+# Point reads coalesced into one statement (Postgres); the columns of SQL_GET, then id.
+SQL_GET_MANY_POSTGRES = (
+    "SELECT value, version, expires_at, id FROM kv WHERE id = ANY($1::varchar[])"
+)
+# Most point reads one coalesced statement takes (see `CoalescedReads`).
+MAX_READ_BATCH = 128
 # At most `limit` expired rows (found by ix_kv_expires_at). Parameters: now, limit.
 # Postgres: SKIP LOCKED, so replicas purging at once take disjoint rows and a row a
 # write holds (re-inserting an expired key) is left to it, neither ever waiting.
@@ -181,13 +192,81 @@ def unavailable(error: BaseException) -> bool:
     return False
 
 
+class CoalescedReads:
+    """Point reads by id that wait for the same connection, answered by one statement.
+
+    A read joins the open batch; the batch closes when it gets a pool connection, which
+    is at the next turn of the loop when one is free, later when all are busy, so
+    batches grow exactly when the database is the bottleneck. One `id = ANY($1)`
+    statement then answers every read of the batch: one round trip, one snapshot, one
+    statement's parse and executor start-up in Postgres, instead of one each. The
+    DataLoader pattern; written here rather than taken from a DataLoader library because
+    the batch must close on a pool connection, not on a timer or a tick, and a reader
+    that is cancelled (a client gone, a deadline) must leave the batch's other readers
+    their answers. Each reader still sees a committed snapshot taken after its read
+    began: a write it saw acknowledged is in it.
+    """
+
+    def __init__(self, acquire: Any, *, max_batch: int = MAX_READ_BATCH) -> None:
+        self._acquire = acquire  # () -> an async context manager giving a connection
+        self._max_batch = max_batch
+        self._open: dict[str, list[asyncio.Future[Any]]] | None = None
+        self._running: set[asyncio.Task[None]] = set()
+        self.statements = 0  # coalesced statements run, for tests and diagnostics
+
+    async def get(self, row_id: str) -> Any:
+        """The `SQL_GET` answer for `row_id` (None if absent), shared with the batch."""
+        loop = asyncio.get_running_loop()
+        batch = self._open
+        if batch is None or len(batch) >= self._max_batch:
+            batch = self._open = {}
+            task = loop.create_task(self._run(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+        future: asyncio.Future[Any] = loop.create_future()
+        batch.setdefault(row_id, []).append(future)
+        return await future
+
+    async def _run(self, batch: dict[str, list[asyncio.Future[Any]]]) -> None:
+        try:
+            async with self._acquire() as connection:
+                if self._open is batch:
+                    self._open = None  # later reads make the next batch
+                wanted = [row_id for row_id, waiting in batch.items() if _waited_for(waiting)]
+                found = {}
+                if wanted:
+                    self.statements += 1
+                    rows = await connection.fetch(SQL_GET_MANY_POSTGRES, wanted)
+                    found = {row[3]: row for row in rows}
+        except BaseException as error:
+            if self._open is batch:
+                self._open = None
+            for waiting in batch.values():
+                for future in waiting:
+                    if not future.done():
+                        future.set_exception(error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        for row_id, waiting in batch.items():
+            answer = found.get(row_id)
+            for future in waiting:
+                if not future.done():
+                    future.set_result(answer)
+
+
+def _waited_for(futures: list[asyncio.Future[Any]]) -> bool:
+    return any(not future.done() for future in futures)
+
+
 class Store:
     """Rows by id on Postgres: asyncpg directly, a pool of `pool_size` connections.
 
     No ORM layer per statement (SQLAlchemy's async bridge cost more CPU than the query)
     and asyncpg's per-connection prepared-statement cache, so each operation is one
     round trip of an already prepared statement, autocommitted: one failed statement
-    cannot poison later ones. The pool is opened full and never overflows: a connection
+    cannot poison later ones. Point reads waiting for a connection share one statement
+    (`CoalescedReads`). The pool is opened full and never overflows: a connection
     opened per burst and closed after it is set-up work on every request; a request
     waits for a free one instead (every statement is bounded by a 10 s command timeout,
     then 503). A connection broken by a database restart fails its statement (503) and
@@ -200,6 +279,8 @@ class Store:
         self._dsn = dsn
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        self._opening = asyncio.Lock()
+        self.reads = CoalescedReads(self._connection)
 
     @classmethod
     def open(cls, database_type: str, location: str, *, pool_size: int = 20) -> KVStore:
@@ -236,7 +317,10 @@ class Store:
         await self._fetchrow("SELECT 1")
 
     async def get(self, row_id: str) -> Row:
-        return live(await self._fetchrow(SQL_GET, row_id))
+        try:
+            return live(await self.reads.get(row_id))
+        except _UNAVAILABLE as error:
+            raise StoreUnavailable(str(error)) from error
 
     async def insert(self, row_id: str, value: bytes, *, ttl_s: float | None) -> int:
         """Store a new value; `Conflict` if a live one exists (an expired one is replaced)."""
@@ -270,6 +354,25 @@ class Store:
 
     async def _fetchrow(self, sql: str, *parameters: Any) -> Any:
         try:
+            async with self._connection() as connection:
+                return await connection.fetchrow(_numbered(sql), *parameters)
+        except _UNAVAILABLE as error:
+            raise StoreUnavailable(str(error)) from error
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[PoolConnectionProxy]:
+        pool = self._pool or await self._open_pool()
+        # No acquire timeout: asyncpg wraps a timed acquire in a timeout scope per
+        # request; a request waits its turn, and every statement is bounded by the
+        # command timeout, so a turn always comes.
+        async with pool.acquire() as connection:
+            yield connection
+
+    async def _open_pool(self) -> asyncpg.Pool:
+        """The pool, opened by the first operation; the ones arriving meanwhile wait for
+        it rather than each opening a pool of their own. A failed open is retried by the
+        next operation."""
+        async with self._opening:
             if self._pool is None:
                 self._pool = await asyncpg.create_pool(
                     self._dsn,
@@ -279,13 +382,7 @@ class Store:
                     command_timeout=10,
                     reset=_no_session_state,
                 )
-            # No acquire timeout: asyncpg wraps a timed acquire in a timeout scope per
-            # request; a request waits its turn, and every statement is bounded by the
-            # command timeout, so a turn always comes.
-            async with self._pool.acquire() as connection:
-                return await connection.fetchrow(_numbered(sql), *parameters)
-        except _UNAVAILABLE as error:
-            raise StoreUnavailable(str(error)) from error
+            return self._pool
 
 
 async def _no_session_state(_connection: asyncpg.Connection) -> None:
