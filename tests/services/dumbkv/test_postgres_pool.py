@@ -8,7 +8,15 @@ import asyncio
 import asyncpg
 import pytest
 
-from dumbkv.store import SQL_GET_MANY_POSTGRES, NotFound, Store, StoreUnavailable, postgres_dsn
+from dumbkv.store import (
+    SQL_GET_MANY_POSTGRES,
+    Conflict,
+    NotFound,
+    Row,
+    Store,
+    StoreUnavailable,
+    postgres_dsn,
+)
 from tests.fixtures.dumbkv import fresh_database
 from tests.fixtures.postgres import PostgresInstance
 
@@ -51,7 +59,7 @@ def test_a_connection_goes_back_to_the_pool_without_a_reset_round_trip(
     assert last[0] == SQL_GET_MANY_POSTGRES, last
 
 
-async def _read_together(url: str) -> tuple[list[object], int]:
+async def _read_together(url: str) -> tuple[list[Row | BaseException], int]:
     store = Store(postgres_dsn(url), pool_size=2)
     try:
         await store.migrate()
@@ -63,7 +71,7 @@ async def _read_together(url: str) -> tuple[list[object], int]:
             *(store.get(row_id) for row_id in ("a", "b", "a", "missing", "gone")),
             return_exceptions=True,
         )
-        return answers, store.reads.statements - before
+        return list(answers), store.reads.statements - before
     finally:
         await store.close()
 
@@ -111,11 +119,53 @@ def test_reads_waiting_for_a_busy_pool_share_one_statement_and_a_cancelled_one_d
     assert after == b"b"
 
 
-async def _read_from_a_database_that_is_gone() -> list[object]:
+async def _write_together(url: str) -> tuple[list[object], int, int, list[bytes]]:
+    store = Store(postgres_dsn(url), pool_size=2)
+    try:
+        await store.migrate()
+        await store.insert("live", b"old", ttl_s=None)
+        await store.insert("expired", b"old", ttl_s=-1)
+        inserts, puts = store.inserts.statements, store.puts.statements
+        answers = await asyncio.gather(
+            store.insert("new", b"N", ttl_s=None),
+            store.insert("live", b"L", ttl_s=None),  # a live value: a conflict
+            store.insert("expired", b"E", ttl_s=None),  # an expired one is replaced
+            store.insert("twice", b"T1", ttl_s=None),
+            store.insert("twice", b"T2", ttl_s=None),  # the same id: one of the two wins
+            store.put("live", b"P", ttl_s=None),
+            store.put("other", b"O", ttl_s=None),
+            return_exceptions=True,
+        )
+        values = [(await store.get(row_id)).value for row_id in ("new", "expired", "live")]
+        return (
+            [answer if isinstance(answer, int) else type(answer) for answer in answers],
+            store.inserts.statements - inserts,
+            store.puts.statements - puts,
+            values,
+        )
+    finally:
+        await store.close()
+
+
+def test_writes_arriving_together_are_one_statement_per_kind_with_their_own_outcomes(
+    postgres: PostgresInstance,
+) -> None:
+    answers, inserts, puts, values = asyncio.run(_write_together(fresh_database(postgres)))
+
+    new, live, expired, twice, again, put_live, put_other = answers
+    assert (new, live, expired, put_other) == (1, Conflict, 2, 1)
+    assert sorted([twice, again], key=str) == sorted([1, Conflict], key=str)
+    assert put_live == 2  # the overwrite lands on the version the insert left
+    # The inserts of distinct ids shared one statement, the second "twice" went alone.
+    assert (inserts, puts) == (2, 1)
+    assert values == [b"N", b"E", b"P"]
+
+
+async def _read_from_a_database_that_is_gone() -> list[Row | BaseException]:
     # Nothing listens on port 9 of loopback (discard): the pool cannot open.
     store = Store("postgresql://nobody:none@127.0.0.1:9/none", pool_size=1)
     try:
-        return await asyncio.gather(store.get("a"), store.get("b"), return_exceptions=True)
+        return list(await asyncio.gather(store.get("a"), store.get("b"), return_exceptions=True))
     finally:
         await store.close()
 

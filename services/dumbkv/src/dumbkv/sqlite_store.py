@@ -263,7 +263,7 @@ class SqliteStore:
 
         def write(connection: sqlite3.Connection) -> int:
             now = time.time()
-            found = connection.execute(SQL_INSERT, (row_id, value, expiry(ttl_s, now), now, now))
+            found = connection.execute(SQL_INSERT, (row_id, value, expiry(ttl_s, now), now))
             return version_or_conflict(found.fetchone())
 
         return await self._write(write)

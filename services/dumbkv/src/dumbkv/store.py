@@ -87,28 +87,42 @@ class KVStore(Protocol):
 
 # One statement per operation, written once: `?` placeholders as SQLite takes them,
 # numbered ($1, $2, ...) for Postgres by `_numbered`. Both answer RETURNING.
-_UPSERT = (
-    "INSERT INTO kv (id, value, version, expires_at, updated_at) VALUES (?, ?, 1, ?, ?) "
+_ON_CONFLICT = (
     "ON CONFLICT (id) DO UPDATE SET value = excluded.value, version = kv.version + 1, "
     "expires_at = excluded.expires_at, updated_at = excluded.updated_at"
 )
-SQL_GET = "SELECT value, version, expires_at FROM kv WHERE id = ?"
 # Insert if absent: an existing live row is a conflict (no row returned); an expired
-# one is replaced. Parameters: id, value, expires_at, now, now.
-SQL_INSERT = _UPSERT + " WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= ? RETURNING version"
-SQL_PUT = _UPSERT + " RETURNING version"  # id, value, expires_at, now
+# one is replaced.
+_ONLY_OVER_EXPIRED = " WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= excluded.updated_at"
+_UPSERT = "INSERT INTO kv (id, value, version, expires_at, updated_at) VALUES (?, ?, 1, ?, ?) "
+SQL_GET = "SELECT value, version, expires_at FROM kv WHERE id = ?"
+# Parameters of both: id, value, expires_at, now.
+SQL_INSERT = _UPSERT + _ON_CONFLICT + _ONLY_OVER_EXPIRED + " RETURNING version"
+SQL_PUT = _UPSERT + _ON_CONFLICT + " RETURNING version"
 # Parameters: value, expires_at, now, id, expected version, now.
 SQL_CAS = (
     "UPDATE kv SET value = ?, version = version + 1, expires_at = ?, updated_at = ? "
     "WHERE id = ? AND version = ? AND (expires_at IS NULL OR expires_at > ?) RETURNING version"
 )
 SQL_DELETE = "DELETE FROM kv WHERE id = ?"
-# Point reads coalesced into one statement (Postgres); the columns of SQL_GET, then id.
+# The same operations for many rows at once (Postgres, `Coalesced`): one array per
+# column, in the order of the single statement's parameters; each answer row ends with
+# the id it answers. Rows with no answer are absent (not found, or a conflict).
 SQL_GET_MANY_POSTGRES = (
     "SELECT value, version, expires_at, id FROM kv WHERE id = ANY($1::varchar[])"
 )
-# Most point reads one coalesced statement takes (see `CoalescedReads`).
-MAX_READ_BATCH = 128
+_UPSERT_MANY_POSTGRES = (
+    "INSERT INTO kv (id, value, version, expires_at, updated_at) "
+    "SELECT id, value, 1, expires_at, now "
+    "FROM unnest($1::varchar[], $2::bytea[], $3::float8[], $4::float8[]) "
+    "AS w(id, value, expires_at, now) "
+)
+SQL_INSERT_MANY_POSTGRES = (
+    _UPSERT_MANY_POSTGRES + _ON_CONFLICT + _ONLY_OVER_EXPIRED + " RETURNING version, id"
+)
+SQL_PUT_MANY_POSTGRES = _UPSERT_MANY_POSTGRES + _ON_CONFLICT + " RETURNING version, id"
+# Most operations one coalesced statement takes.
+MAX_COALESCED = 128
 # At most `limit` expired rows (found by ix_kv_expires_at). Parameters: now, limit.
 # Postgres: SKIP LOCKED, so replicas purging at once take disjoint rows and a row a
 # write holds (re-inserting an expired key) is left to it, neither ever waiting.
@@ -192,85 +206,109 @@ def unavailable(error: BaseException) -> bool:
     return False
 
 
-class CoalescedReads:
-    """Point reads by id that wait for the same connection, answered by one statement.
+class Coalesced:
+    """Operations of one kind waiting for the same connection, answered by one statement.
 
-    A read joins the open batch; the batch closes when it gets a pool connection, which
-    is at the next turn of the loop when one is free, later when all are busy, so
-    batches grow exactly when the database is the bottleneck. One `id = ANY($1)`
-    statement then answers every read of the batch: one round trip, one snapshot, one
-    statement's parse and executor start-up in Postgres, instead of one each. The
-    DataLoader pattern; written here rather than taken from a DataLoader library because
-    the batch must close on a pool connection, not on a timer or a tick, and a reader
-    that is cancelled (a client gone, a deadline) must leave the batch's other readers
-    their answers. Each reader still sees a committed snapshot taken after its read
-    began: a write it saw acknowledged is in it.
+    An operation joins the open batch; the batch closes when it gets a pool connection,
+    which is at the next turn of the loop when one is free and later when all are busy,
+    so batches grow exactly when the database is the bottleneck. One statement over
+    arrays (`SQL_*_MANY_POSTGRES`) then answers every operation of the batch: one round
+    trip, one parse and executor start-up in Postgres and, for writes, one commit and
+    WAL flush, instead of one each. Group commit, as the SQLite store does it: each
+    write is acknowledged only after the statement holding it committed, and it is all
+    or nothing, so durability is what it was with a statement per write. Every row is
+    built by dumbkv from validated input, so a statement that fails is an outage or a
+    bug, and every operation of the batch gets its error.
+
+    Reads of one id share an answer (`share_ids`). Two writes of one id cannot share a
+    statement (Postgres refuses to touch a row twice in one command), so a write whose
+    id is already in the open batch runs alone; concurrent writes of one key have no
+    order to keep. The DataLoader pattern; written here rather than taken from a
+    DataLoader library because the batch must close on a pool connection, not on a
+    timer or a tick, and an operation that is cancelled (a client gone, a deadline)
+    must leave the others of its batch their answers.
     """
 
-    def __init__(self, acquire: Any, *, max_batch: int = MAX_READ_BATCH) -> None:
+    def __init__(
+        self, acquire: Any, statement: str, *, share_ids: bool, max_batch: int = MAX_COALESCED
+    ) -> None:
         self._acquire = acquire  # () -> an async context manager giving a connection
+        self._statement = statement
+        self._share_ids = share_ids
         self._max_batch = max_batch
-        self._open: dict[str, list[asyncio.Future[Any]]] | None = None
+        self._open: _Batch | None = None
         self._running: set[asyncio.Task[None]] = set()
-        self.statements = 0  # coalesced statements run, for tests and diagnostics
+        self.statements = 0  # statements run, for tests and diagnostics
 
-    async def get(self, row_id: str) -> Any:
-        """The `SQL_GET` answer for `row_id` (None if absent), shared with the batch."""
+    async def __call__(self, row_id: str, *columns: Any) -> Any:
+        """The answer row for `row_id` (None if the statement gave none); `columns` are
+        the single statement's parameters after the id."""
         loop = asyncio.get_running_loop()
         batch = self._open
+        if batch is not None and not self._share_ids and row_id in batch:
+            async with self._acquire() as connection:
+                return (await self._answers(connection, [(row_id, columns)])).get(row_id)
         if batch is None or len(batch) >= self._max_batch:
             batch = self._open = {}
             task = loop.create_task(self._run(batch))
             self._running.add(task)
             task.add_done_callback(self._running.discard)
         future: asyncio.Future[Any] = loop.create_future()
-        batch.setdefault(row_id, []).append(future)
+        batch.setdefault(row_id, []).append((columns, future))
         return await future
 
-    async def _run(self, batch: dict[str, list[asyncio.Future[Any]]]) -> None:
+    async def _answers(
+        self, connection: Any, items: list[tuple[str, tuple[Any, ...]]]
+    ) -> dict[str, Any]:
+        self.statements += 1
+        arrays = [list(column) for column in zip(*(columns for _, columns in items), strict=True)]
+        rows = await connection.fetch(self._statement, [row_id for row_id, _ in items], *arrays)
+        return {row[-1]: row for row in rows}
+
+    async def _run(self, batch: _Batch) -> None:
         try:
             async with self._acquire() as connection:
                 if self._open is batch:
-                    self._open = None  # later reads make the next batch
-                wanted = [row_id for row_id, waiting in batch.items() if _waited_for(waiting)]
-                found = {}
-                if wanted:
-                    self.statements += 1
-                    rows = await connection.fetch(SQL_GET_MANY_POSTGRES, wanted)
-                    found = {row[3]: row for row in rows}
+                    self._open = None  # later operations make the next batch
+                items = [
+                    (row_id, waiting[0][0])
+                    for row_id, waiting in batch.items()
+                    if any(not future.done() for _, future in waiting)
+                ]
+                answers = await self._answers(connection, items) if items else {}
         except BaseException as error:
             if self._open is batch:
                 self._open = None
             for waiting in batch.values():
-                for future in waiting:
+                for _, future in waiting:
                     if not future.done():
                         future.set_exception(error)
             if not isinstance(error, Exception):
                 raise
             return
         for row_id, waiting in batch.items():
-            answer = found.get(row_id)
-            for future in waiting:
+            answer = answers.get(row_id)
+            for _, future in waiting:
                 if not future.done():
                     future.set_result(answer)
 
 
-def _waited_for(futures: list[asyncio.Future[Any]]) -> bool:
-    return any(not future.done() for future in futures)
+# An open batch: for each id, the operations waiting (their columns, their future).
+_Batch = dict[str, list[tuple[tuple[Any, ...], asyncio.Future[Any]]]]
 
 
 class Store:
     """Rows by id on Postgres: asyncpg directly, a pool of `pool_size` connections.
 
     No ORM layer per statement (SQLAlchemy's async bridge cost more CPU than the query)
-    and asyncpg's per-connection prepared-statement cache, so each operation is one
+    and asyncpg's per-connection prepared-statement cache, so each statement is one
     round trip of an already prepared statement, autocommitted: one failed statement
-    cannot poison later ones. Point reads waiting for a connection share one statement
-    (`CoalescedReads`). The pool is opened full and never overflows: a connection
-    opened per burst and closed after it is set-up work on every request; a request
-    waits for a free one instead (every statement is bounded by a 10 s command timeout,
-    then 503). A connection broken by a database restart fails its statement (503) and
-    the pool replaces it.
+    cannot poison later ones. Reads, inserts and overwrites waiting for a connection
+    share one statement per kind (`Coalesced`). The pool is opened full and never
+    overflows: a connection opened per burst and closed after it is set-up work on
+    every request; a request waits for a free one instead (every statement is bounded
+    by a 10 s command timeout, then 503). A connection broken by a database restart
+    fails its statement (503) and the pool replaces it.
     """
 
     dialect = "postgresql"
@@ -280,7 +318,9 @@ class Store:
         self._pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
-        self.reads = CoalescedReads(self._connection)
+        self.reads = Coalesced(self._connection, SQL_GET_MANY_POSTGRES, share_ids=True)
+        self.inserts = Coalesced(self._connection, SQL_INSERT_MANY_POSTGRES, share_ids=False)
+        self.puts = Coalesced(self._connection, SQL_PUT_MANY_POSTGRES, share_ids=False)
 
     @classmethod
     def open(cls, database_type: str, location: str, *, pool_size: int = 20) -> KVStore:
@@ -318,22 +358,17 @@ class Store:
 
     async def get(self, row_id: str) -> Row:
         try:
-            return live(await self.reads.get(row_id))
+            return live(await self.reads(row_id))
         except _UNAVAILABLE as error:
             raise StoreUnavailable(str(error)) from error
 
     async def insert(self, row_id: str, value: bytes, *, ttl_s: float | None) -> int:
         """Store a new value; `Conflict` if a live one exists (an expired one is replaced)."""
-        now = time.time()
-        found = await self._fetchrow(SQL_INSERT, row_id, value, expiry(ttl_s, now), now, now)
-        return version_or_conflict(found)
+        return version_or_conflict(await self._write(self.inserts, row_id, value, ttl_s))
 
     async def put(self, row_id: str, value: bytes, *, ttl_s: float | None) -> int:
         """Store a value whether or not one exists (overwrite)."""
-        now = time.time()
-        return version_or_conflict(
-            await self._fetchrow(SQL_PUT, row_id, value, expiry(ttl_s, now), now)
-        )
+        return version_or_conflict(await self._write(self.puts, row_id, value, ttl_s))
 
     async def compare_and_set(
         self, row_id: str, value: bytes, *, expected_version: int, ttl_s: float | None
@@ -351,6 +386,13 @@ class Store:
     async def purge_expired(self, *, limit: int) -> int:
         """Delete up to `limit` expired rows; how many went (dumbkv.purge runs it)."""
         return int((await self._fetchrow(SQL_PURGE_POSTGRES, time.time(), limit))[0])
+
+    async def _write(self, kind: Coalesced, row_id: str, value: bytes, ttl_s: float | None) -> Any:
+        now = time.time()
+        try:
+            return await kind(row_id, value, expiry(ttl_s, now), now)
+        except _UNAVAILABLE as error:
+            raise StoreUnavailable(str(error)) from error
 
     async def _fetchrow(self, sql: str, *parameters: Any) -> Any:
         try:
