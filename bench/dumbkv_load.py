@@ -7,7 +7,7 @@ transactions on Postgres, the caller's identity verified on every request, encry
 its telemetry on), and a bare FastAPI app (bench/baselines/bare_kv.py: the same uvicorn
 and durability, on Postgres an asyncpg pool as large as dumbkv's, nothing else), the
 ceiling both sit under on that database and these cores. The load
-generator is a process of its own (aiohttp, closed loop):
+generator is a process of its own (bench.lean_http, closed loop):
 `--concurrency` clients for `--seconds`, 80 % reads of seeded keys and 20 % writes of
 fresh keys, 100-byte values. Postgres 15 comes from Testcontainers (TEST_POSTGRES_IMAGE).
 Prints ops/s, p50 and p99 of each and the ratios.
@@ -59,41 +59,53 @@ def identity_headers(secret: str | None) -> Callable[[str, str, bytes], dict[str
 
 
 async def generate(url: str, seconds: float, concurrency: int, secret: str | None) -> dict:
-    """The load generator's process: seeds, runs the closed loop, returns its figures."""
-    import aiohttp
+    """The load generator's process: seeds, runs the closed loop, returns its figures.
 
+    One keep-alive connection per client (bench.lean_http: the generator shares the two
+    cores with the server, and aiohttp cost more CPU per request than the servers do)."""
+    from bench.lean_http import Connection, request_bytes
+
+    try:
+        import uvloop
+    except ImportError:  # the loop asyncio has; uvicorn's own loop when installed
+        pass
+    else:
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     rng = random.Random(7)
     sign = identity_headers(secret)
     latencies: list[float] = []
     errors: dict[int, int] = {}
+    host, _, port = url.removeprefix("http://").partition(":")
 
-    async def call(session: aiohttp.ClientSession, method: str, body: dict) -> int:
+    async def call(connection: Connection, method: str, body: dict) -> int:
         data = json.dumps(body).encode()
-        headers = {"content-type": "application/json", **sign(method, "/kv", data)}
-        async with session.request(method, f"{url}/kv", data=data, headers=headers) as answer:
-            await answer.read()
-            return answer.status
+        raw = request_bytes(method, f"{host}:{port}", "/kv", data, sign(method, "/kv", data))
+        status, _ = await connection.request(raw)
+        return status
 
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    connections = [await Connection.open(host, int(port)) for _ in range(concurrency)]
+    try:
         for i in range(SEEDED_KEYS):
-            status = await call(session, "PUT", {"key": f"k{i}", "value": VALUE})
+            status = await call(connections[0], "PUT", {"key": f"k{i}", "value": VALUE})
             assert status == 200, f"seeding answered {status}"
         stop = time.monotonic() + seconds
 
-        async def client() -> None:
+        async def client(connection: Connection) -> None:
             while time.monotonic() < stop:
                 if rng.random() < 0.8:
                     method, body = "POST", {"key": f"k{rng.randrange(SEEDED_KEYS)}"}
                 else:
                     method, body = "PUT", {"key": uuid.uuid4().hex, "value": VALUE}
                 started = time.perf_counter()
-                status = await call(session, method, body)
+                status = await call(connection, method, body)
                 latencies.append(time.perf_counter() - started)
                 if status != 200:
                     errors[status] = errors.get(status, 0) + 1
 
-        await asyncio.gather(*(client() for _ in range(concurrency)))
+        await asyncio.gather(*(client(connection) for connection in connections))
+    finally:
+        for connection in connections:
+            connection.close()
     latencies.sort()
     return {
         "ops": len(latencies) / seconds,

@@ -41,17 +41,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import aiohttp
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.lean_http import Connection, request_bytes  # noqa: E402
 from tools.procs import ServerProcess, free_port, uvicorn_command  # noqa: E402
 
 KEYS = [("m1", "a"), ("m1", "b"), ("m2", "a"), ("m2", "b")]
@@ -63,21 +64,27 @@ async def drive(
     url: str, clients: int, seconds: float
 ) -> tuple[int, list[float], int, float, list[float]]:
     """Closed loop: each client sends its next request when the previous one answered.
-    Also returns when (seconds from the start) each answered request finished."""
+    Also returns when (seconds from the start) each answered request finished.
+
+    One keep-alive connection per client (bench.lean_http: the generator shares the two
+    cores with the predictor and the backend, and aiohttp cost more CPU per request)."""
     latencies: list[float] = []
     answered_at: list[float] = []
     errors = 0
-    connector = aiohttp.TCPConnector(limit=clients)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=30)
-    ) as session:
-        start = asyncio.Event()
-        stop_at = 0.0
+    host, _, port = url.removeprefix("http://").partition(":")
+    start, connected = asyncio.Event(), asyncio.Event()
+    stop_at = 0.0
+    opened = 0
 
-        async def client(c: int) -> None:
-            nonlocal errors
-            await start.wait()
-            n = 0
+    async def client(c: int) -> None:
+        nonlocal errors, opened
+        connection = await Connection.open(host, int(port))
+        opened += 1
+        if opened == clients:
+            connected.set()
+        await start.wait()
+        n = 0
+        try:
             while time.monotonic() < stop_at:
                 body = {
                     "agents": {
@@ -89,25 +96,31 @@ async def drive(
                         for i, (model, agent_type) in enumerate(KEYS)
                     }
                 }
+                raw = request_bytes("POST", f"{host}:{port}", "/predict", json.dumps(body).encode())
                 started = time.perf_counter()
                 try:
-                    async with session.post(f"{url}/predict", json=body) as response:
-                        await response.read()
-                        ok = response.status == 200
-                except (aiohttp.ClientError, TimeoutError):
+                    async with asyncio.timeout(30):
+                        status, _ = await connection.request(raw)
+                    ok = status == 200
+                except (ConnectionError, TimeoutError):
                     ok = False
+                    connection.close()  # its answer may still come: a new connection
+                    connection = await Connection.open(host, int(port))
                 latencies.append(time.perf_counter() - started)
                 errors += not ok
                 if ok:
                     answered_at.append(time.monotonic() - began)
                 n += 1
+        finally:
+            connection.close()
 
-        tasks = [asyncio.create_task(client(c)) for c in range(clients)]
-        began = time.monotonic()
-        stop_at = began + seconds
-        start.set()
-        await asyncio.gather(*tasks)
-        elapsed = time.monotonic() - began
+    tasks = [asyncio.create_task(client(c)) for c in range(clients)]
+    await connected.wait()  # every client has its connection before the clock starts
+    began = time.monotonic()
+    stop_at = began + seconds
+    start.set()
+    await asyncio.gather(*tasks)
+    elapsed = time.monotonic() - began
     return len(latencies), latencies, errors, elapsed, answered_at
 
 
