@@ -118,6 +118,25 @@ async def test_reads_do_not_wait_for_a_commit_in_flight(store: SqliteStore) -> N
     assert still_waiting
 
 
+async def test_a_read_while_a_commit_is_in_flight_sees_only_committed_writes(
+    store: SqliteStore,
+) -> None:
+    # Reads share the writer's connection when it is idle: never while its batch's
+    # transaction is open, whose writes are not yet durable nor acknowledged.
+    await store.put("key", b"committed", ttl_s=None)
+    held = HeldCommits(store)
+
+    pending = asyncio.ensure_future(store.put("key", b"uncommitted", ttl_s=None))
+    await wait_until(lambda: store.writer.in_flight == 1, within=5)
+    during = await store.get("key")
+    held.release()
+    await pending
+    after = await store.get("key")
+
+    assert during.value == b"committed"
+    assert after.value == b"uncommitted"
+
+
 async def test_closing_waits_for_the_writes_it_accepted(store: SqliteStore) -> None:
     held = HeldCommits(store)
     pending = asyncio.ensure_future(store.put("last", b"1", ttl_s=None))
