@@ -121,8 +121,7 @@ async def test_reads_do_not_wait_for_a_commit_in_flight(store: SqliteStore) -> N
 async def test_a_read_while_a_commit_is_in_flight_sees_only_committed_writes(
     store: SqliteStore,
 ) -> None:
-    # Reads share the writer's connection when it is idle: never while its batch's
-    # transaction is open, whose writes are not yet durable nor acknowledged.
+    # The batch's transaction is open: its writes are neither durable nor acknowledged.
     await store.put("key", b"committed", ttl_s=None)
     held = HeldCommits(store)
 

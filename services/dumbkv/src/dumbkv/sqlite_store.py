@@ -6,14 +6,9 @@ scheduled, run, and hand the answer back to the loop, and with the GIL shared be
 the loop and those threads each hop costs milliseconds under load (p99 137 ms at 16
 clients, with the loop mostly idle). Here:
 
-- **Reads run on the loop**: a point read by primary key costs tens of microseconds,
-  less than one hop to a thread and back. They use the writer's connection whenever
-  no batch of it is in flight, which (commits inline, below) is nearly always: its
-  page cache stays warm, while a second connection's is dropped at every commit of
-  the first and read again from the OS (~25 us more per request under the bench's
-  load). While a commit runs in its thread, reads use a connection of their own; in
-  WAL mode that reader never waits for the writer. Outside a batch the writer's
-  connection has no transaction open, so a read on it sees only committed writes.
+- **Reads run on the loop**, on one connection of their own. In WAL mode a reader never
+  waits for the writer, and a point read by primary key costs tens of microseconds,
+  less than one hop to a thread and back.
 - **Writes are group-committed.** A write's statement runs on the loop too, inside the
   open transaction of its batch (nothing reaches the disk before COMMIT). Every write
   that arrives while a batch is being committed joins the next one: one transaction,
@@ -131,12 +126,6 @@ class GroupCommitWriter:
 
     def queued(self) -> int:
         return len(self._queue)
-
-    def idle_connection(self) -> sqlite3.Connection | None:
-        """The connection, when no batch of it is in flight (no transaction open)."""
-        if self.in_flight or self._connection is None or self._connection.in_transaction:
-            return None
-        return self._connection
 
     async def stop(self) -> None:
         while self.in_flight or self._queue:  # the writes accepted are committed first
@@ -322,8 +311,7 @@ class SqliteStore:
         return version
 
     def _read(self, sql: str, parameters: tuple[Any, ...]) -> Any:
-        connection = self.writer.idle_connection() or self._reader
         try:
-            return connection.execute(sql, parameters).fetchone()
+            return self._reader.execute(sql, parameters).fetchone()
         except sqlite3.Error as error:
             raise StoreUnavailable(str(error)) from error
