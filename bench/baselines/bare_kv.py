@@ -1,4 +1,5 @@
-"""Ceiling for bench/dumbkv_load.py: the least a FastAPI key-value service can do.
+"""Ceiling for bench/dumbkv_load.py: the least a request-at-a-time FastAPI key-value
+service can do.
 
 As issue 21 defines it: the same uvicorn, one `sqlite3` connection on the event loop in
 WAL mode with `synchronous=FULL` (dumbkv's durability), a pydantic body, and nothing
@@ -7,7 +8,9 @@ is uvicorn's and FastAPI's own path plus one SQLite statement, the floor under d
 and under the original alike. On Postgres the same app holds an asyncpg pool as large
 as dumbkv's (20, opened full), each statement prepared by asyncpg and autocommitted:
 the least a FastAPI service on that database pays per request, beside the database's
-own work, on the same cores. Not for use: a baseline.
+own work, on the same cores, when each request is its own statement (dumbkv shares one
+statement among the requests waiting for a connection, and can pass it). Not for use:
+a baseline.
 
     BARE_TYPE=sqlite|postgres (default sqlite) BARE_LOCATION=<sqlite file or postgresql:// URL>
 """
