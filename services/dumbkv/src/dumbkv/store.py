@@ -281,8 +281,12 @@ class Coalesced:
                 self._open = None
             for waiting in batch.values():
                 for _, future in waiting:
-                    if not future.done():
+                    if future.done():
+                        continue
+                    if isinstance(error, Exception):
                         future.set_exception(error)
+                    else:  # the batch was cancelled (the loop closing): so are its operations
+                        future.cancel()
             if not isinstance(error, Exception):
                 raise
             return
