@@ -1,10 +1,10 @@
-"""Storage: `Store.open` gives Postgres (asyncpg, a full pool, point reads coalesced)
-or SQLite (`dumbkv.sqlite_store`: reads on the loop, group-committed writes), one
-interface.
+"""Storage: `Store.open` gives Postgres (asyncpg, a full pool, reads and writes waiting
+for a connection coalesced) or SQLite (`dumbkv.sqlite_store`: reads on the loop,
+group-committed writes), one interface.
 
-Every operation is one statement in its own transaction, rolled back on any error, so
-one failed statement can never poison later requests (the original's "current
-transaction is aborted" until restart). Insert-if-absent, overwrite and
+Every statement is its own transaction, rolled back on any error, so one failed
+statement can never poison later requests (the original's "current transaction is
+aborted" until restart). Insert-if-absent, overwrite and
 compare-and-set are single statements that behave the same on both databases.
 """
 
@@ -86,7 +86,9 @@ class KVStore(Protocol):
 
 
 # One statement per operation, written once: `?` placeholders as SQLite takes them,
-# numbered ($1, $2, ...) for Postgres by `_numbered`. Both answer RETURNING.
+# numbered ($1, $2, ...) by `_numbered` where Postgres runs them (the get, insert and
+# put it runs in their `_MANY_POSTGRES` forms below). Both answer RETURNING.
+_INSERT_INTO = "INSERT INTO kv (id, value, version, expires_at, updated_at) "
 _ON_CONFLICT = (
     "ON CONFLICT (id) DO UPDATE SET value = excluded.value, version = kv.version + 1, "
     "expires_at = excluded.expires_at, updated_at = excluded.updated_at"
@@ -94,7 +96,7 @@ _ON_CONFLICT = (
 # Insert if absent: an existing live row is a conflict (no row returned); an expired
 # one is replaced.
 _ONLY_OVER_EXPIRED = " WHERE kv.expires_at IS NOT NULL AND kv.expires_at <= excluded.updated_at"
-_UPSERT = "INSERT INTO kv (id, value, version, expires_at, updated_at) VALUES (?, ?, 1, ?, ?) "
+_UPSERT = _INSERT_INTO + "VALUES (?, ?, 1, ?, ?) "
 SQL_GET = "SELECT value, version, expires_at FROM kv WHERE id = ?"
 # Parameters of both: id, value, expires_at, now.
 SQL_INSERT = _UPSERT + _ON_CONFLICT + _ONLY_OVER_EXPIRED + " RETURNING version"
@@ -112,8 +114,7 @@ SQL_GET_MANY_POSTGRES = (
     "SELECT value, version, expires_at, id FROM kv WHERE id = ANY($1::varchar[])"
 )
 _UPSERT_MANY_POSTGRES = (
-    "INSERT INTO kv (id, value, version, expires_at, updated_at) "
-    "SELECT id, value, 1, expires_at, now "
+    _INSERT_INTO + "SELECT id, value, 1, expires_at, now "
     "FROM unnest($1::varchar[], $2::bytea[], $3::float8[], $4::float8[]) "
     "AS w(id, value, expires_at, now) "
 )
@@ -361,18 +362,19 @@ class Store:
         await self._fetchrow("SELECT 1")
 
     async def get(self, row_id: str) -> Row:
-        try:
-            return live(await self.reads(row_id))
-        except _UNAVAILABLE as error:
-            raise StoreUnavailable(str(error)) from error
+        return live(await self._coalesced(self.reads, row_id))
 
     async def insert(self, row_id: str, value: bytes, *, ttl_s: float | None) -> int:
         """Store a new value; `Conflict` if a live one exists (an expired one is replaced)."""
-        return version_or_conflict(await self._write(self.inserts, row_id, value, ttl_s))
+        now = time.time()
+        found = await self._coalesced(self.inserts, row_id, value, expiry(ttl_s, now), now)
+        return version_or_conflict(found)
 
     async def put(self, row_id: str, value: bytes, *, ttl_s: float | None) -> int:
         """Store a value whether or not one exists (overwrite)."""
-        return version_or_conflict(await self._write(self.puts, row_id, value, ttl_s))
+        now = time.time()
+        found = await self._coalesced(self.puts, row_id, value, expiry(ttl_s, now), now)
+        return version_or_conflict(found)
 
     async def compare_and_set(
         self, row_id: str, value: bytes, *, expected_version: int, ttl_s: float | None
@@ -391,10 +393,9 @@ class Store:
         """Delete up to `limit` expired rows; how many went (dumbkv.purge runs it)."""
         return int((await self._fetchrow(SQL_PURGE_POSTGRES, time.time(), limit))[0])
 
-    async def _write(self, kind: Coalesced, row_id: str, value: bytes, ttl_s: float | None) -> Any:
-        now = time.time()
+    async def _coalesced(self, kind: Coalesced, row_id: str, *columns: Any) -> Any:
         try:
-            return await kind(row_id, value, expiry(ttl_s, now), now)
+            return await kind(row_id, *columns)
         except _UNAVAILABLE as error:
             raise StoreUnavailable(str(error)) from error
 
