@@ -62,14 +62,15 @@ DIMENSION = 16
 
 async def drive(
     url: str, clients: int, seconds: float
-) -> tuple[int, list[float], int, float, list[float]]:
+) -> tuple[int, list[float], int, float, list[tuple[float, float]]]:
     """Closed loop: each client sends its next request when the previous one answered.
-    Also returns when (seconds from the start) each answered request finished.
+    Also returns, for each answered request, when it was sent (seconds from the start)
+    and its latency.
 
     One keep-alive connection per client (bench.lean_http: the generator shares the two
     cores with the predictor and the backend, and aiohttp cost more CPU per request)."""
     latencies: list[float] = []
-    answered_at: list[float] = []
+    answered: list[tuple[float, float]] = []
     errors = 0
     host, _, port = url.removeprefix("http://").partition(":")
     start, connected = asyncio.Event(), asyncio.Event()
@@ -98,6 +99,7 @@ async def drive(
                 }
                 raw = request_bytes("POST", f"{host}:{port}", "/predict", json.dumps(body).encode())
                 started = time.perf_counter()
+                sent_at = time.monotonic() - began
                 try:
                     async with asyncio.timeout(30):
                         status, _ = await connection.request(raw)
@@ -106,10 +108,11 @@ async def drive(
                     ok = False
                     connection.close()  # its answer may still come: a new connection
                     connection = await Connection.open(host, int(port))
-                latencies.append(time.perf_counter() - started)
+                latency = time.perf_counter() - started
+                latencies.append(latency)
                 errors += not ok
                 if ok:
-                    answered_at.append(time.monotonic() - began)
+                    answered.append((sent_at, latency))
                 n += 1
         finally:
             connection.close()
@@ -121,7 +124,20 @@ async def drive(
     start.set()
     await asyncio.gather(*tasks)
     elapsed = time.monotonic() - began
-    return len(latencies), latencies, errors, elapsed, answered_at
+    return len(latencies), latencies, errors, elapsed, answered
+
+
+def steady_rate(answered: list[tuple[float, float]], clients: int, warmup: float) -> float:
+    """Agents per second in the steady state, by Little's law: in a closed loop each
+    client always has one request out, so the rate is the agents in flight over the mean
+    latency of the requests sent after `warmup`.
+
+    Why not the answers counted after `warmup` over the time left: they come in waves,
+    one per backend round, and where the window cuts the waves moved that figure by up
+    to 5 points of the ceiling (measured: 87.0 % that way, 82.6 % this way, same run).
+    """
+    steady = [latency for sent_at, latency in answered if sent_at >= warmup]
+    return clients * len(KEYS) / statistics.mean(steady) if steady else 0.0
 
 
 def backend(port: int, latency: tuple[float, float], max_concurrency: int) -> ServerProcess:
@@ -171,7 +187,7 @@ async def run(label: str, args: argparse.Namespace) -> dict[str, float]:
         backend(backend_port, latency, args.backend_max_concurrency),
         ServerProcess(label, command, env=env, ready_url=ready),
     ):
-        count, latencies, errors, elapsed, answered_at = await drive(
+        count, latencies, errors, elapsed, answered = await drive(
             f"http://127.0.0.1:{port}", args.clients, args.seconds
         )
         async with httpx.AsyncClient() as client:
@@ -182,9 +198,7 @@ async def run(label: str, args: argparse.Namespace) -> dict[str, float]:
         "agents_per_s": (count - errors) * len(KEYS) / elapsed,
         # After the warm-up: no request can finish in the first backend round, so the
         # whole-run rate counts a ramp from zero that the ceiling (a steady state) has not.
-        "steady_agents_per_s": sum(t >= args.warmup for t in answered_at)
-        * len(KEYS)
-        / max(elapsed - args.warmup, 1e-9),
+        "steady_agents_per_s": steady_rate(answered, args.clients, args.warmup),
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[int(0.99 * (len(latencies) - 1))] * 1000,
         "errors": errors,
@@ -215,7 +229,7 @@ async def main() -> None:
         "--warmup",
         type=float,
         default=5.0,
-        help="seconds left out of the steady-state rate (two backend rounds at the default)",
+        help="requests sent before this (seconds) are left out of the steady-state rate",
     )
     parser.add_argument(
         "--backend-max-concurrency",
@@ -249,7 +263,8 @@ async def main() -> None:
     print(
         f"predictor throughput = {batched['agents_per_s'] / ceiling:.1%} of the ceiling "
         f"{ceiling:.0f} agents/s over the whole run, {steady:.0f} agents/s = "
-        f"{steady / ceiling:.1%} after the first {args.warmup:.0f} s (goal >= 90%); {versus}"
+        f"{steady / ceiling:.1%} in the steady state (requests sent after {args.warmup:.0f} s, "
+        f"Little's law; goal >= 90%); {versus}"
         f"p50 {batched['p50_ms']:.0f} ms vs goal <= "
         f"{(mean_latency + args.max_wait_ms / 1000) * 1000 + 50:.0f} ms"
     )
@@ -257,9 +272,9 @@ async def main() -> None:
     print(
         f"bare FastAPI + the same batcher (the most HTTP on these cores leaves): "
         f"{bare['agents_per_s'] / ceiling:.1%} of the ceiling over the whole run, "
-        f"{bare_steady / ceiling:.1%} after the first {args.warmup:.0f} s; predictor / bare: "
+        f"{bare_steady / ceiling:.1%} in the steady state; predictor / bare: "
         f"{batched['agents_per_s'] / bare['agents_per_s']:.2f}x whole run, "
-        f"{steady / max(bare_steady, 1e-9):.2f}x after {args.warmup:.0f} s"
+        f"{steady / max(bare_steady, 1e-9):.2f}x steady"
     )
 
 
