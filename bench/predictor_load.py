@@ -21,10 +21,15 @@ backend): 82x naive, ~70 % of the ceiling, p50 ~0.6 s above the backend's 2.5 s;
 `--max-concurrent-batches 8 --backend-max-concurrency 16 --seconds 40` (backend-bound)
 91.9 % of the ceiling with batches of 63.1. At the defaults the gap was first the
 garbage collector (full collections of ~180 ms stopping the loop, ~16 % of a run;
-`observability.heap` removed them: ~70 % -> ~80 %), and is now the closed loop itself:
-4,000 agents against 4,096 batch places leave no slack, and a request waits for the
-last of its 4 batches while its finished agents fill no new one (docs/scaling-and-cost.md
-has the measured breakdown). A `max_wait_ms` of 200 was worse (66 %), not better.
+`observability.heap` removed them: ~70 % -> ~80 %), and is now a wave: the clients start
+at once, the predictor parses their requests at the rate one core allows (busy ~0.5-0.75
+s per backend round, idle the rest), so the batches leave, and come back 2.5 s later,
+spread over that same time, and the next round arrives as the same wave. A request waits
+on average about half the wave's width before its batches leave (~0.35 s of the ~0.4 s
+above the backend). With `--start-spread 2.5` (each client's first request at a random
+point of one backend round) no wave forms and the steady state was 88.5-90.2 % in 4
+runs, against 82.7-86.3 % at the defaults. max_wait_ms from 10 to 200 did not move it (82-85 %,
+session 31); docs/scaling-and-cost.md has the figures.
 `--latency-min 0.03
 --latency-max 0.07 --max-concurrent-batches 8 --backend-max-concurrency 0` reproduces the
 CPU-bound case.
@@ -42,6 +47,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import statistics
 import sys
 import time
@@ -61,11 +67,12 @@ DIMENSION = 16
 
 
 async def drive(
-    url: str, clients: int, seconds: float
+    url: str, clients: int, seconds: float, start_spread: float = 0.0
 ) -> tuple[int, list[float], int, float, list[tuple[float, float]]]:
     """Closed loop: each client sends its next request when the previous one answered.
     Also returns, for each answered request, when it was sent (seconds from the start)
-    and its latency.
+    and its latency. `start_spread`: each client's first request waits a random time up
+    to that many seconds (seeded), else all clients start at once.
 
     One keep-alive connection per client (bench.lean_http: the generator shares the two
     cores with the predictor and the backend, and aiohttp cost more CPU per request)."""
@@ -76,6 +83,8 @@ async def drive(
     start, connected = asyncio.Event(), asyncio.Event()
     stop_at = 0.0
     opened = 0
+    rng = random.Random(7)  # the same start offsets in every run
+    offsets = [rng.uniform(0, start_spread) for _ in range(clients)]
 
     async def client(c: int) -> None:
         nonlocal errors, opened
@@ -84,6 +93,8 @@ async def drive(
         if opened == clients:
             connected.set()
         await start.wait()
+        if offsets[c]:
+            await asyncio.sleep(offsets[c])
         n = 0
         try:
             while time.monotonic() < stop_at:
@@ -188,7 +199,7 @@ async def run(label: str, args: argparse.Namespace) -> dict[str, float]:
         ServerProcess(label, command, env=env, ready_url=ready),
     ):
         count, latencies, errors, elapsed, answered = await drive(
-            f"http://127.0.0.1:{port}", args.clients, args.seconds
+            f"http://127.0.0.1:{port}", args.clients, args.seconds, args.start_spread
         )
         async with httpx.AsyncClient() as client:
             stats = (await client.get(f"{backend_url}/stats")).json()
@@ -226,6 +237,13 @@ async def main() -> None:
     parser.add_argument("--max-wait-ms", type=float, default=50.0)
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument(
+        "--start-spread",
+        type=float,
+        default=0.0,
+        help="seconds over which the clients' first requests are spread at random "
+        "(default 0: all at once, the harder case; see the module docstring)",
+    )
+    parser.add_argument(
         "--warmup",
         type=float,
         default=5.0,
@@ -248,7 +266,8 @@ async def main() -> None:
     print(
         f"{args.clients} clients x {len(KEYS)} agents ({len(KEYS)} keys), {args.seconds:.0f} s "
         f"closed loop, backend {latency[0] * 1000:.0f}-{latency[1] * 1000:.0f} ms per call, "
-        f"max_concurrent_batches {args.max_concurrent_batches}"
+        f"max_concurrent_batches {args.max_concurrent_batches}, clients started "
+        + (f"over {args.start_spread:.1f} s" if args.start_spread else "at once")
     )
     if naive is not None:
         print(line("naive", naive))
