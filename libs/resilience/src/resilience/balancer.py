@@ -135,6 +135,28 @@ class Balancer:
                 return endpoint, endpoint.limit.sent(now, room)
         return None
 
+    def take_uncontended(
+        self,
+        *,
+        exclude: set[str],
+        avoid: set[str],
+        admit: Callable[[EndpointStats], bool],
+        take: Callable[[EndpointStats], bool],
+        stuck_after: float,
+    ) -> tuple[EndpointStats, int] | None:
+        """`try_take` while nobody waits in the queue; None otherwise, and whenever it
+        finds no room or no endpoint: the caller then queues with `acquire`, which
+        decides. The common case, an endpoint free and no queue, then costs the caller
+        no task and no turn of the loop."""
+        if self._waiters:
+            return None
+        try:
+            return self.try_take(
+                exclude=exclude, avoid=avoid, admit=admit, take=take, stuck_after=stuck_after
+            )
+        except NoEndpointError:
+            return None
+
     async def acquire(
         self,
         *,

@@ -281,10 +281,33 @@ class ResilientClient:
                 self.name, "every endpoint was busy until the deadline (queued)"
             )
 
-        def start_acquire(kind: str) -> asyncio.Task[tuple[EndpointStats, int] | None]:
+        def launch(taken: tuple[EndpointStats, int]) -> None:
+            endpoint, slot = taken
+            tried.add(endpoint.url)
+            resend = len(tried) - 1
+            attempt = asyncio.ensure_future(
+                self._attempt(
+                    endpoint, slot, method, path, deadline, send, acquiring_kind, resend, call
+                )
+            )
+            running[attempt] = _Running(endpoint, self.clock())
+
+        def start_acquire(kind: str) -> asyncio.Task[tuple[EndpointStats, int] | None] | None:
+            """The attempt sent at once when an endpoint is free and nobody queues (None),
+            else the task that queues for one."""
             nonlocal acquiring_kind
             acquiring_kind = kind
             busy = {r.endpoint.url for r in running.values()}
+            taken = self._balancer.take_uncontended(
+                exclude=busy,
+                avoid=tried,
+                admit=self._admits,
+                take=self._take,
+                stuck_after=self._stuck_after(),
+            )
+            if taken is not None:
+                launch(taken)
+                return None
             return asyncio.ensure_future(
                 self._balancer.acquire(
                     deadline=deadline - MIN_ATTEMPT_S,
@@ -316,6 +339,8 @@ class ResilientClient:
                     hedges_left -= 1
                     if self._pipeline.budget.try_retry():
                         acquiring = start_acquire("hedge")
+                        if acquiring is None:
+                            hedge_at = None  # sent: the next is timed from this one
                     else:
                         self._metrics.budget_exhausted.labels(self.name).inc()
                 timers = [deadline - MIN_ATTEMPT_S]
@@ -353,23 +378,7 @@ class ResilientClient:
                     if taken is None and not running:
                         raise queued_out()
                     if taken is not None:
-                        endpoint, slot = taken
-                        tried.add(endpoint.url)
-                        resend = len(tried) - 1
-                        attempt = asyncio.ensure_future(
-                            self._attempt(
-                                endpoint,
-                                slot,
-                                method,
-                                path,
-                                deadline,
-                                send,
-                                acquiring_kind,
-                                resend,
-                                call,
-                            )
-                        )
-                        running[attempt] = _Running(endpoint, self.clock())
+                        launch(taken)
                 for task in [t for t in running if t in done]:
                     del running[task]
                     outcome = task.result()
