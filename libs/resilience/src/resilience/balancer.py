@@ -66,6 +66,24 @@ class _Waiter:
     woken: asyncio.Event = field(compare=False, default_factory=asyncio.Event)
 
 
+@dataclass(frozen=True)
+class Ask:
+    """What one attempt asks of the balancer.
+
+    `exclude`: endpoints it must not use (the call's attempts still running there);
+    `avoid`: endpoints already tried by the call, used only when no other has room;
+    `admit` says whether the breaker would let a call through and `take` takes its
+    permit; `stuck_after()` is how long an attempt may run before its endpoint counts
+    as blocked (read at each look, as the latency it derives from moves).
+    """
+
+    exclude: set[str]
+    avoid: set[str]
+    admit: Callable[[EndpointStats], bool]
+    take: Callable[[EndpointStats], bool]
+    stuck_after: Callable[[], float]
+
+
 class Balancer:
     def __init__(
         self,
@@ -100,50 +118,33 @@ class Balancer:
         first, second = self.rng.sample(candidates, 2)
         return first if first.cost() <= second.cost() else second
 
-    def try_take(
-        self,
-        *,
-        exclude: set[str],
-        avoid: set[str],
-        admit: Callable[[EndpointStats], bool],
-        take: Callable[[EndpointStats], bool],
-        stuck_after: float,
-    ) -> tuple[EndpointStats, int] | None:
+    def try_take(self, ask: Ask) -> tuple[EndpointStats, int] | None:
         """An endpoint with room now, its slot taken: `(endpoint, attempt id)`, or None.
 
-        Endpoints in `avoid` (already tried by this call) are used only when no other
-        has room; `admit` says whether the breaker would let a call through and `take`
-        takes its permit. Raises `NoEndpointError` when waiting could not help.
+        Raises `NoEndpointError` when waiting could not help.
         """
-        candidates = self.available(exclude)
+        candidates = self.available(ask.exclude)
         if not candidates:
             raise NoEndpointError(breakers_open=False)
-        admitted = [e for e in candidates if admit(e)]
+        admitted = [e for e in candidates if ask.admit(e)]
         if not admitted:
             raise NoEndpointError(breakers_open=True)
         now = self.clock()
+        stuck_after = ask.stuck_after()
         rooms = {e.url: e.limit.room(now, stuck_after=stuck_after) for e in admitted}
         for pool in (
-            [e for e in admitted if rooms[e.url] is Room.SLOT and e.url not in avoid],
+            [e for e in admitted if rooms[e.url] is Room.SLOT and e.url not in ask.avoid],
             [e for e in admitted if rooms[e.url] is Room.SLOT],
-            [e for e in admitted if rooms[e.url] is Room.PROBE and e.url not in avoid],
+            [e for e in admitted if rooms[e.url] is Room.PROBE and e.url not in ask.avoid],
         ):
             endpoint = self._p2c(pool)
-            if endpoint is not None and take(endpoint):
+            if endpoint is not None and ask.take(endpoint):
                 room = rooms[endpoint.url]
                 assert room is not None
                 return endpoint, endpoint.limit.sent(now, room)
         return None
 
-    def take_uncontended(
-        self,
-        *,
-        exclude: set[str],
-        avoid: set[str],
-        admit: Callable[[EndpointStats], bool],
-        take: Callable[[EndpointStats], bool],
-        stuck_after: float,
-    ) -> tuple[EndpointStats, int] | None:
+    def take_uncontended(self, ask: Ask) -> tuple[EndpointStats, int] | None:
         """`try_take` while nobody waits in the queue; None otherwise, and whenever it
         finds no room or no endpoint: the caller then queues with `acquire`, which
         decides. The common case, an endpoint free and no queue, then costs the caller
@@ -151,22 +152,12 @@ class Balancer:
         if self._waiters:
             return None
         try:
-            return self.try_take(
-                exclude=exclude, avoid=avoid, admit=admit, take=take, stuck_after=stuck_after
-            )
+            return self.try_take(ask)
         except NoEndpointError:
             return None
 
     async def acquire(
-        self,
-        *,
-        deadline: float,
-        exclude: set[str],
-        avoid: set[str],
-        admit: Callable[[EndpointStats], bool],
-        take: Callable[[EndpointStats], bool],
-        stuck_after: Callable[[], float],
-        wanted: Callable[[], bool] = lambda: True,
+        self, ask: Ask, *, deadline: float, wanted: Callable[[], bool] = lambda: True
     ) -> tuple[EndpointStats, int] | None:
         """`try_take`, waiting in the queue (earliest deadline first) until `deadline`.
 
@@ -174,14 +165,8 @@ class Balancer:
         (the call got its answer meanwhile: its slot goes to the next waiter, not to a
         request nobody needs). Cancel-safe: a cancelled waiter holds no slot.
         """
-
-        def take_now() -> tuple[EndpointStats, int] | None:
-            return self.try_take(
-                exclude=exclude, avoid=avoid, admit=admit, take=take, stuck_after=stuck_after()
-            )
-
         if not self._waiters:
-            taken = take_now()
+            taken = self.try_take(ask)
             if taken is not None:
                 return taken
         waiter = _Waiter(deadline, next(self._order))
@@ -198,7 +183,7 @@ class Balancer:
                 waiter.woken.clear()
                 if not wanted():
                     return None
-                taken = take_now()
+                taken = self.try_take(ask)
                 if taken is not None:
                     return taken
         finally:

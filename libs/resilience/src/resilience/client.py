@@ -38,7 +38,7 @@ import httpx
 from opentelemetry import trace
 
 from resilience import deadlines
-from resilience.balancer import Balancer, EndpointStats, NoEndpointError
+from resilience.balancer import Ask, Balancer, EndpointStats, NoEndpointError
 from resilience.breaker import CircuitBreaker
 from resilience.errors import DeadlineExceededError, UpstreamUnavailableError
 from resilience.latency import LatencyTracker
@@ -297,26 +297,20 @@ class ResilientClient:
             else the task that queues for one."""
             nonlocal acquiring_kind
             acquiring_kind = kind
-            busy = {r.endpoint.url for r in running.values()}
-            taken = self._balancer.take_uncontended(
-                exclude=busy,
+            ask = Ask(
+                exclude={r.endpoint.url for r in running.values()},
                 avoid=tried,
                 admit=self._admits,
                 take=self._take,
-                stuck_after=self._stuck_after(),
+                stuck_after=self._stuck_after,
             )
+            taken = self._balancer.take_uncontended(ask)
             if taken is not None:
                 launch(taken)
                 return None
             return asyncio.ensure_future(
                 self._balancer.acquire(
-                    deadline=deadline - MIN_ATTEMPT_S,
-                    exclude=busy,
-                    avoid=tried,
-                    admit=self._admits,
-                    take=self._take,
-                    stuck_after=self._stuck_after,
-                    wanted=lambda: not call.answered,
+                    ask, deadline=deadline - MIN_ATTEMPT_S, wanted=lambda: not call.answered
                 )
             )
 
